@@ -1,0 +1,11 @@
+//! LVM Playground core: data, the study's models, training, metrics and run configs, in plain
+//! Rust that builds natively and for `wasm32-unknown-unknown`. Only `web` knows the browser.
+
+pub mod checkpoint;
+pub mod data;
+pub mod metrics;
+pub mod models;
+pub mod npy;
+pub mod rng;
+pub mod run;
+pub mod train;

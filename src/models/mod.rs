@@ -1,0 +1,268 @@
+//! The study's four latent vector models. Each reads `[batch, context, dim]` sentence vectors
+//! and predicts the next sentence's vector, L2-normalised.
+
+pub mod layers;
+mod lstm;
+mod mlp;
+pub mod params;
+mod transformer;
+
+pub use layers::Mode;
+pub use params::{NamedTensor, Params, Snapshot};
+
+use crate::rng::{Rng, Stream};
+use crate::run::{ModelKind, RunConfig};
+use candle_core::{Device, Result, Tensor};
+
+enum Net {
+    Mlp(mlp::Mlp),
+    Lstm(lstm::Lstm),
+    Transformer(transformer::Transformer),
+}
+
+/// A model with its parameters, built from a run config.
+pub struct Model {
+    kind: ModelKind,
+    dim: usize,
+    context: usize,
+    net: Net,
+    params: Params,
+}
+
+impl Model {
+    /// Builds the model for `cfg` on vectors of width `dim`, initial weights drawn from the
+    /// run seed's init stream (PyTorch's default initialisation).
+    pub fn new(cfg: &RunConfig, dim: usize, device: &Device) -> Result<Self> {
+        let mut rng = Rng::stream(cfg.seed, Stream::Init);
+        let mut params = Params::new(device);
+        let net = match cfg.model {
+            ModelKind::Mlp => Net::Mlp(mlp::Mlp::new(&mut params, cfg, dim, &mut rng)?),
+            ModelKind::Lstm => Net::Lstm(lstm::Lstm::new(&mut params, cfg, dim, &mut rng)?),
+            ModelKind::Transformer => Net::Transformer(transformer::Transformer::new(
+                &mut params,
+                cfg,
+                dim,
+                false,
+                &mut rng,
+            )?),
+            ModelKind::TransformerInfonce => Net::Transformer(transformer::Transformer::new(
+                &mut params,
+                cfg,
+                dim,
+                true,
+                &mut rng,
+            )?),
+        };
+        Ok(Self {
+            kind: cfg.model,
+            dim,
+            context: cfg.context,
+            net,
+            params,
+        })
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.params.count()
+    }
+
+    /// `x` `[batch, context, dim]` -> unit vectors `[batch, dim]`.
+    pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+        let (_, t, d) = x.dims3()?;
+        if t != self.context || d != self.dim {
+            candle_core::bail!(
+                "input has context {t} and dim {d}; the model expects {} and {}",
+                self.context,
+                self.dim
+            );
+        }
+        match &self.net {
+            Net::Mlp(m) => m.forward(x, mode),
+            Net::Lstm(m) => m.forward(x, mode),
+            Net::Transformer(m) => m.forward(x, mode),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::D;
+
+    fn study(kind: ModelKind) -> Model {
+        Model::new(&RunConfig::for_model(kind), 768, &Device::Cpu).unwrap()
+    }
+
+    #[test]
+    fn parameter_counts_match_the_study() {
+        assert_eq!(study(ModelKind::Mlp).param_count(), 4_720_384);
+        assert_eq!(study(ModelKind::Lstm).param_count(), 17_581_824);
+        assert_eq!(study(ModelKind::Transformer).param_count(), 13_659_904);
+        assert_eq!(
+            study(ModelKind::TransformerInfonce).param_count(),
+            17_867_520
+        );
+    }
+
+    #[test]
+    fn pytorch_names_and_shapes() {
+        let m = study(ModelKind::Lstm);
+        let shape = |n: &str| m.params().get(n).unwrap().dims().to_vec();
+        assert_eq!(shape("lstm.weight_ih_l0"), vec![4096, 768]);
+        assert_eq!(shape("lstm.weight_hh_l1"), vec![4096, 1024]);
+        assert_eq!(shape("lstm.bias_ih_l1"), vec![4096]);
+        assert_eq!(shape("head.3.weight"), vec![768, 1024]);
+        let t = study(ModelKind::Transformer);
+        let shape = |n: &str| t.params().get(n).unwrap().dims().to_vec();
+        assert_eq!(
+            shape("encoder.layers.0.self_attn.in_proj_weight"),
+            vec![1536, 512]
+        );
+        assert_eq!(shape("encoder.layers.3.norm2.bias"), vec![512]);
+        assert_eq!(shape("input_proj.weight"), vec![512, 768]);
+        let d = study(ModelKind::TransformerInfonce);
+        assert!(d
+            .params()
+            .get("decoder.layers.2.multihead_attn.out_proj.weight")
+            .is_some());
+        assert!(d.params().get("decoder.layers.0.norm3.weight").is_some());
+        assert!(d.params().get("decoder.norm.bias").is_some());
+        let names: Vec<_> = study(ModelKind::Mlp)
+            .params()
+            .entries()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect();
+        assert_eq!(
+            names,
+            ["net.0.weight", "net.0.bias", "net.3.weight", "net.3.bias"]
+        );
+    }
+
+    #[test]
+    fn pytorch_default_init_bounds() {
+        let t = study(ModelKind::Transformer);
+        let values = |n: &str| {
+            t.params()
+                .get(n)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        };
+        let max_abs = |v: &[f32]| v.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let xavier = (6.0f32 / (512.0 + 1536.0)).sqrt();
+        let w = values("encoder.layers.0.self_attn.in_proj_weight");
+        assert!(max_abs(&w) <= xavier && max_abs(&w) > 0.99 * xavier);
+        assert!(values("encoder.layers.0.self_attn.in_proj_bias")
+            .iter()
+            .all(|&x| x == 0.0));
+        assert!(values("encoder.layers.0.self_attn.out_proj.bias")
+            .iter()
+            .all(|&x| x == 0.0));
+        assert!(values("encoder.layers.0.norm1.weight")
+            .iter()
+            .all(|&x| x == 1.0));
+        let lin = values("encoder.layers.0.linear2.weight");
+        let bound = 1.0 / 2048f32.sqrt();
+        assert!(max_abs(&lin) <= bound && max_abs(&lin) > 0.99 * bound);
+        let l = study(ModelKind::Lstm);
+        let b = l
+            .params()
+            .get("lstm.bias_hh_l0")
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!(max_abs(&b) <= 1.0 / 32.0 && max_abs(&b) > 0.99 / 32.0);
+    }
+
+    #[test]
+    fn outputs_are_unit_vectors_for_every_model_and_context() {
+        for kind in ModelKind::ALL {
+            for context in [5, 10] {
+                let mut cfg = RunConfig::for_model(kind);
+                cfg.context = context;
+                cfg.hidden = if kind.is_transformer() { 32 } else { 48 };
+                cfg.ff = 64;
+                cfg.heads = 4;
+                let m = Model::new(&cfg, 24, &Device::Cpu).unwrap();
+                let x = Tensor::randn(0f32, 1.0, (3, context, 24), &Device::Cpu).unwrap();
+                let y = m.forward(&x, &mut Mode::Eval).unwrap();
+                assert_eq!(y.dims(), &[3, 24]);
+                let norms = y
+                    .sqr()
+                    .unwrap()
+                    .sum(D::Minus1)
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                assert!(
+                    norms.iter().all(|n| (n - 1.0).abs() < 1e-5),
+                    "{kind:?} {norms:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let a = study(ModelKind::Mlp).params().snapshot().unwrap();
+        let b = study(ModelKind::Mlp).params().snapshot().unwrap();
+        assert!(a == b);
+        let mut cfg = RunConfig::for_model(ModelKind::Mlp);
+        cfg.seed = 43;
+        let c = Model::new(&cfg, 768, &Device::Cpu)
+            .unwrap()
+            .params()
+            .snapshot()
+            .unwrap();
+        assert!(a != c);
+    }
+
+    #[test]
+    fn decoder_is_causal_in_self_attention_only() {
+        // Changing the first context vector must change the output (reachable through the
+        // cross-attention memory and the causal path to the last position).
+        let mut cfg = RunConfig::for_model(ModelKind::TransformerInfonce);
+        cfg.hidden = 16;
+        cfg.heads = 2;
+        cfg.ff = 32;
+        cfg.layers = 1;
+        let m = Model::new(&cfg, 8, &Device::Cpu).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (1, 5, 8), &Device::Cpu).unwrap();
+        let y1 = m.forward(&x, &mut Mode::Eval).unwrap();
+        let x2 = x
+            .slice_assign(
+                &[0..1, 0..1, 0..8],
+                &Tensor::ones((1, 1, 8), candle_core::DType::F32, &Device::Cpu).unwrap(),
+            )
+            .unwrap();
+        let y2 = m.forward(&x2, &mut Mode::Eval).unwrap();
+        let diff = (y1 - y2)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff > 1e-6);
+    }
+}

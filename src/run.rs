@@ -1,0 +1,631 @@
+//! The run config: one struct that describes a training run completely.
+//!
+//! The same struct travels as JSON (run logs, checkpoint metadata) and as a URL query string
+//! (the browser puts it in the address bar; the CLI accepts it with `--url`). Encoding writes
+//! every key, so a shared link keeps meaning the same run even if a default changes later.
+//! Decoding is bounded, never panics, and names the key and its allowed range on error;
+//! missing keys take the model's defaults (the study's settings).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Longest query string accepted; a full config encodes to about 300 bytes.
+pub const MAX_QUERY_LEN: usize = 4096;
+/// Most `key=value` pairs accepted in one query string.
+pub const MAX_QUERY_PAIRS: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    Mlp,
+    Lstm,
+    Transformer,
+    TransformerInfonce,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::Mlp,
+        ModelKind::Lstm,
+        ModelKind::Transformer,
+        ModelKind::TransformerInfonce,
+    ];
+
+    /// The name the study's table uses.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ModelKind::Mlp => "MLP",
+            ModelKind::Lstm => "LSTM",
+            ModelKind::Transformer => "Transformer",
+            ModelKind::TransformerInfonce => "Transformer-InfoNCE",
+        }
+    }
+
+    pub fn is_transformer(self) -> bool {
+        matches!(self, ModelKind::Transformer | ModelKind::TransformerInfonce)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    Relu,
+    Gelu,
+    Silu,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossKind {
+    /// 1 - cosine(prediction, target), averaged over the batch.
+    Cosine,
+    /// InfoNCE with in-batch negatives.
+    Infonce,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitKind {
+    /// The study's split: windows in stream order, the first part trains, the rest validates.
+    Ordered,
+    /// A seeded random permutation of the windows before the cut.
+    Random,
+}
+
+macro_rules! named_enum {
+    ($ty:ty, $allowed:expr, [$($variant:path => $name:literal),+ $(,)?]) => {
+        impl $ty {
+            pub const ALLOWED: &'static str = $allowed;
+            pub fn as_str(self) -> &'static str {
+                match self { $($variant => $name),+ }
+            }
+        }
+        impl FromStr for $ty {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s { $($name => Ok($variant),)+ _ => Err(()) }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum!(ModelKind, "mlp, lstm, transformer, transformer-infonce", [
+    ModelKind::Mlp => "mlp",
+    ModelKind::Lstm => "lstm",
+    ModelKind::Transformer => "transformer",
+    ModelKind::TransformerInfonce => "transformer-infonce",
+]);
+named_enum!(Activation, "relu, gelu, silu", [
+    Activation::Relu => "relu",
+    Activation::Gelu => "gelu",
+    Activation::Silu => "silu",
+]);
+named_enum!(LossKind, "cosine, infonce", [
+    LossKind::Cosine => "cosine",
+    LossKind::Infonce => "infonce",
+]);
+named_enum!(SplitKind, "ordered, random", [
+    SplitKind::Ordered => "ordered",
+    SplitKind::Random => "random",
+]);
+
+/// Everything that determines a run. Two runs with equal configs on the same data give
+/// bit-identical results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Dataset name (a folder under `datasets/` or a file the caller resolves).
+    pub dataset: String,
+    /// Number of windows to use, drawn at random (seeded) and kept in stream order; 0 = all.
+    pub sample: usize,
+    pub model: ModelKind,
+    /// Context length: sentences the model reads before predicting the next.
+    pub context: usize,
+    /// MLP hidden width / LSTM hidden size / Transformer d_model.
+    pub hidden: usize,
+    /// MLP hidden layers / LSTM layers / Transformer encoder or decoder layers.
+    pub layers: usize,
+    /// Attention heads (Transformers).
+    pub heads: usize,
+    /// Feed-forward width inside each Transformer layer.
+    pub ff: usize,
+    /// Activation wherever the study uses ReLU.
+    pub activation: Activation,
+    pub dropout: f64,
+    /// Residual connections between equal-width MLP hidden layers.
+    pub residual: bool,
+    /// Multiply the projected input by sqrt(d_model) before adding positions (Transformers).
+    pub scale_input: bool,
+    pub loss: LossKind,
+    /// InfoNCE temperature.
+    pub temperature: f64,
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub batch: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    pub split: SplitKind,
+    /// Fraction of windows that validate.
+    pub val_fraction: f64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self::for_model(ModelKind::Mlp)
+    }
+}
+
+impl RunConfig {
+    /// The study's settings for one model.
+    pub fn for_model(model: ModelKind) -> Self {
+        let (hidden, layers, batch, lr, loss) = match model {
+            ModelKind::Mlp => (1024, 1, 128, 1e-3, LossKind::Cosine),
+            ModelKind::Lstm => (1024, 2, 128, 1e-3, LossKind::Cosine),
+            ModelKind::Transformer => (512, 4, 64, 1e-3, LossKind::Cosine),
+            ModelKind::TransformerInfonce => (512, 4, 64, 1e-4, LossKind::Infonce),
+        };
+        Self {
+            dataset: "wiki-29k".into(),
+            sample: 0,
+            model,
+            context: 5,
+            hidden,
+            layers,
+            heads: 8,
+            ff: 2048,
+            activation: Activation::Relu,
+            dropout: 0.1,
+            residual: false,
+            scale_input: false,
+            loss,
+            temperature: 0.07,
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            batch,
+            epochs: 30,
+            seed: 42,
+            split: SplitKind::Ordered,
+            val_fraction: 0.1,
+        }
+    }
+
+    /// The query string that describes this run (every key, fixed order).
+    pub fn to_query(&self) -> String {
+        FIELDS
+            .iter()
+            .map(|f| format!("{}={}", f.key, (f.get)(self)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Strict decoding: the first problem is an error.
+    pub fn from_query(query: &str) -> Result<Self, ConfigError> {
+        let (config, mut errors) = Self::from_query_lenient(query);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors.swap_remove(0))
+        }
+    }
+
+    /// Lenient decoding for the browser: every key that cannot be used keeps its default and
+    /// is reported, so a half-broken link still opens with as much of the run as it names.
+    pub fn from_query_lenient(query: &str) -> (Self, Vec<ConfigError>) {
+        let mut errors = Vec::new();
+        let query = query.strip_prefix('?').unwrap_or(query);
+        if query.len() > MAX_QUERY_LEN {
+            errors.push(ConfigError::new(
+                "",
+                format!(
+                    "query string is {} bytes; at most {MAX_QUERY_LEN} allowed",
+                    query.len()
+                ),
+            ));
+            return (Self::default(), errors);
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (n, part) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+            if n >= MAX_QUERY_PAIRS {
+                errors.push(ConfigError::new(
+                    "",
+                    format!("more than {MAX_QUERY_PAIRS} parameters"),
+                ));
+                break;
+            }
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            match (percent_decode(k), percent_decode(v)) {
+                (Some(k), Some(v)) => {
+                    if pairs.iter().any(|(seen, _)| *seen == k) {
+                        errors.push(ConfigError::new(&k, "given more than once".to_string()));
+                    } else {
+                        pairs.push((k, v));
+                    }
+                }
+                _ => errors.push(ConfigError::new(
+                    &String::from_utf8_lossy(k.as_bytes()),
+                    "is not valid percent-encoded UTF-8".to_string(),
+                )),
+            }
+        }
+
+        // The model decides the defaults of the other keys, so it is read first.
+        let mut config = Self::default();
+        if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "model") {
+            match v.parse::<ModelKind>() {
+                Ok(model) => config = Self::for_model(model),
+                Err(()) => errors.push(ConfigError::new(
+                    "model",
+                    format!("'{v}' is not one of {}", ModelKind::ALLOWED),
+                )),
+            }
+        }
+        for (k, v) in &pairs {
+            if k == "model" {
+                continue;
+            }
+            match FIELDS.iter().find(|f| f.key == k) {
+                Some(field) => {
+                    if let Err(msg) = (field.set)(&mut config, v) {
+                        errors.push(ConfigError::new(k, msg));
+                    }
+                }
+                None => errors.push(ConfigError::new(
+                    k,
+                    format!(
+                        "is not a known parameter (known: {})",
+                        FIELDS.iter().map(|f| f.key).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            }
+        }
+        // Keys that are each fine but together impossible fall back to the model's defaults.
+        for err in config.cross_check() {
+            let defaults = Self::for_model(config.model);
+            if let Some(field) = FIELDS.iter().find(|f| f.key == err.key) {
+                let _ = (field.set)(&mut config, &(field.get)(&defaults));
+            }
+            errors.push(err);
+        }
+        (config, errors)
+    }
+
+    /// Checks every field's range and the constraints between fields.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for field in FIELDS {
+            let mut copy = self.clone();
+            (field.set)(&mut copy, &(field.get)(self))
+                .map_err(|m| ConfigError::new(field.key, m))?;
+        }
+        match self.cross_check().into_iter().next() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    fn cross_check(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if self.model.is_transformer() && self.hidden % self.heads != 0 {
+            errors.push(ConfigError::new(
+                "heads",
+                format!("must divide hidden ({}) for a Transformer", self.hidden),
+            ));
+        }
+        if self.model.is_transformer() && self.hidden % 2 != 0 {
+            errors.push(ConfigError::new(
+                "hidden",
+                "must be even for sinusoidal positions".to_string(),
+            ));
+        }
+        if self.loss == LossKind::Infonce && self.batch < 2 {
+            errors.push(ConfigError::new(
+                "batch",
+                "must be at least 2 for InfoNCE (in-batch negatives)".to_string(),
+            ));
+        }
+        errors
+    }
+}
+
+/// A problem with one key of a run config.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", if key.is_empty() { message.clone() } else { format!("parameter '{key}': {message}") })]
+pub struct ConfigError {
+    /// The offending key ("" for the query string as a whole).
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, message: String) -> Self {
+        Self {
+            key: key.chars().take(64).collect(),
+            message,
+        }
+    }
+}
+
+type Getter = fn(&RunConfig) -> String;
+type Setter = fn(&mut RunConfig, &str) -> Result<(), String>;
+
+struct Field {
+    key: &'static str,
+    get: Getter,
+    set: Setter,
+}
+
+fn parse_usize(v: &str, lo: usize, hi: usize) -> Result<usize, String> {
+    match v.parse::<usize>() {
+        Ok(x) if (lo..=hi).contains(&x) => Ok(x),
+        _ => Err(format!("'{}' is not an integer in {lo}..={hi}", clip(v))),
+    }
+}
+
+fn parse_f64(v: &str, lo: f64, hi: f64) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= lo && x <= hi => Ok(x),
+        _ => Err(format!("'{}' is not a number in [{lo}, {hi}]", clip(v))),
+    }
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!("'{}' is not one of true, false", clip(v))),
+    }
+}
+
+fn parse_enum<T: FromStr>(v: &str, allowed: &str) -> Result<T, String> {
+    v.parse::<T>()
+        .map_err(|_| format!("'{}' is not one of {allowed}", clip(v)))
+}
+
+fn parse_dataset(v: &str) -> Result<String, String> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !v.starts_with('.');
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "'{}' is not a dataset name (1-64 of a-z, A-Z, 0-9, '-', '_', '.', not starting with '.')",
+            clip(v)
+        ))
+    }
+}
+
+/// Error messages quote at most this much of a bad value.
+fn clip(v: &str) -> String {
+    let mut s: String = v.chars().take(40).collect();
+    if s.len() < v.len() {
+        s.push('…');
+    }
+    s
+}
+
+macro_rules! field {
+    ($key:literal, $name:ident, usize, $lo:expr, $hi:expr) => {
+        Field {
+            key: $key,
+            get: |c| c.$name.to_string(),
+            set: |c, v| {
+                c.$name = parse_usize(v, $lo, $hi)?;
+                Ok(())
+            },
+        }
+    };
+    ($key:literal, $name:ident, f64, $lo:expr, $hi:expr) => {
+        Field {
+            key: $key,
+            get: |c| c.$name.to_string(),
+            set: |c, v| {
+                c.$name = parse_f64(v, $lo, $hi)?;
+                Ok(())
+            },
+        }
+    };
+    ($key:literal, $name:ident, bool) => {
+        Field {
+            key: $key,
+            get: |c| c.$name.to_string(),
+            set: |c, v| {
+                c.$name = parse_bool(v)?;
+                Ok(())
+            },
+        }
+    };
+    ($key:literal, $name:ident, enum $ty:ty) => {
+        Field {
+            key: $key,
+            get: |c| c.$name.as_str().to_string(),
+            set: |c, v| {
+                c.$name = parse_enum::<$ty>(v, <$ty>::ALLOWED)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+/// Every key of the query string, in the order `to_query` writes them.
+const FIELDS: &[Field] = &[
+    Field {
+        key: "dataset",
+        get: |c| c.dataset.clone(),
+        set: |c, v| {
+            c.dataset = parse_dataset(v)?;
+            Ok(())
+        },
+    },
+    field!("sample", sample, usize, 0, 10_000_000),
+    field!("model", model, enum ModelKind),
+    field!("context", context, usize, 1, 64),
+    field!("hidden", hidden, usize, 8, 8192),
+    field!("layers", layers, usize, 1, 16),
+    field!("heads", heads, usize, 1, 64),
+    field!("ff", ff, usize, 8, 16384),
+    field!("activation", activation, enum Activation),
+    field!("dropout", dropout, f64, 0.0, 0.9),
+    field!("residual", residual, bool),
+    field!("scale_input", scale_input, bool),
+    field!("loss", loss, enum LossKind),
+    field!("temperature", temperature, f64, 0.001, 10.0),
+    field!("lr", lr, f64, 1e-7, 1.0),
+    field!("beta1", beta1, f64, 0.0, 0.9999),
+    field!("beta2", beta2, f64, 0.0, 0.99999),
+    field!("eps", eps, f64, 1e-12, 1e-2),
+    field!("batch", batch, usize, 1, 4096),
+    field!("epochs", epochs, usize, 1, 1000),
+    Field {
+        key: "seed",
+        get: |c| c.seed.to_string(),
+        set: |c, v| {
+            c.seed = v
+                .parse::<u64>()
+                .map_err(|_| format!("'{}' is not an integer in 0..={}", clip(v), u64::MAX))?;
+            Ok(())
+        },
+    },
+    field!("split", split, enum SplitKind),
+    field!("val_fraction", val_fraction, f64, 0.01, 0.5),
+];
+
+/// Decodes `%XX` escapes and `+` (space); `None` for a bad escape or invalid UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_every_model() {
+        for model in ModelKind::ALL {
+            let mut c = RunConfig::for_model(model);
+            c.seed = u64::MAX;
+            c.lr = 3.3e-4;
+            c.dropout = 0.25;
+            c.residual = true;
+            let q = c.to_query();
+            assert_eq!(RunConfig::from_query(&q).unwrap(), c, "{q}");
+            assert_eq!(RunConfig::from_query(&format!("?{q}")).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_model() {
+        let c = RunConfig::from_query("model=transformer-infonce").unwrap();
+        assert_eq!(c.batch, 64);
+        assert_eq!(c.lr, 1e-4);
+        assert_eq!(c.loss, LossKind::Infonce);
+        assert_eq!(c.hidden, 512);
+        // Order of keys does not matter.
+        let c = RunConfig::from_query("batch=7&model=lstm").unwrap();
+        assert_eq!((c.model, c.batch, c.hidden), (ModelKind::Lstm, 7, 1024));
+        assert_eq!(RunConfig::from_query("").unwrap(), RunConfig::default());
+    }
+
+    #[test]
+    fn errors_name_key_and_range() {
+        let e = RunConfig::from_query("lr=5").unwrap_err();
+        assert_eq!(e.key, "lr");
+        assert!(e.message.contains("[0.0000001, 1]"), "{}", e.message);
+        let e = RunConfig::from_query("bogus=1").unwrap_err();
+        assert_eq!(e.key, "bogus");
+        assert!(e.to_string().contains("not a known parameter"));
+        let e = RunConfig::from_query("model=rnn").unwrap_err();
+        assert!(e
+            .message
+            .contains("mlp, lstm, transformer, transformer-infonce"));
+        let e = RunConfig::from_query("epochs=0").unwrap_err();
+        assert_eq!(e.key, "epochs");
+        assert!(e.message.contains("1..=1000"));
+        let e = RunConfig::from_query("dropout=NaN").unwrap_err();
+        assert_eq!(e.key, "dropout");
+        let e = RunConfig::from_query("batch=3&batch=4").unwrap_err();
+        assert!(e.message.contains("more than once"));
+        let e = RunConfig::from_query("dataset=../etc").unwrap_err();
+        assert_eq!(e.key, "dataset");
+        let e = RunConfig::from_query("model=transformer&heads=7").unwrap_err();
+        assert_eq!(e.key, "heads");
+    }
+
+    #[test]
+    fn lenient_keeps_what_it_can() {
+        let (c, errs) = RunConfig::from_query_lenient("model=lstm&epochs=abc&lr=0.01&zz=%ZZ");
+        assert_eq!(c.model, ModelKind::Lstm);
+        assert_eq!(c.epochs, 30);
+        assert_eq!(c.lr, 0.01);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs[0].key, "zz");
+        assert_eq!(errs[1].key, "epochs");
+        let (c, errs) = RunConfig::from_query_lenient("model=transformer&heads=7");
+        assert_eq!(c.heads, 8);
+        assert_eq!(errs.len(), 1);
+    }
+
+    #[test]
+    fn bounded_and_never_panics() {
+        let long = "a=".to_string() + &"x".repeat(MAX_QUERY_LEN);
+        assert!(RunConfig::from_query(&long).is_err());
+        let many = vec!["x=1"; 100].join("&");
+        let (_, errs) = RunConfig::from_query_lenient(&many);
+        assert!(errs.iter().any(|e| e.message.contains("more than 64")));
+        // A cheap deterministic fuzz over awkward bytes.
+        let alphabet: Vec<char> = "=&%+?az09.-_\u{e9}\u{1F600}\0 lrmodelbatch"
+            .chars()
+            .collect();
+        let mut rng = crate::rng::Rng::new(1);
+        for _ in 0..20_000 {
+            let n = rng.below(40);
+            let s: String = (0..n)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect();
+            let _ = RunConfig::from_query_lenient(&s);
+        }
+    }
+
+    #[test]
+    fn json_round_trip_and_validate() {
+        let c = RunConfig::for_model(ModelKind::Transformer);
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<RunConfig>(&json).unwrap(), c);
+        assert!(c.validate().is_ok());
+        let mut bad = c.clone();
+        bad.batch = 0;
+        assert_eq!(bad.validate().unwrap_err().key, "batch");
+    }
+}

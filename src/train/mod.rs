@@ -1,0 +1,16 @@
+//! Training: losses, Adam, and the step-wise trainer.
+
+pub mod adam;
+pub mod loss;
+mod trainer;
+
+pub use trainer::{Clock, StepReport, TrainError, Trainer};
+
+/// A monotonic clock for native callers: seconds since the first call.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn native_clock() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
