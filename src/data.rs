@@ -43,7 +43,7 @@ pub struct Windows {
 impl Windows {
     /// Every window of a chunk stream `[rows, dim]`: `rows - context` of them.
     pub fn from_stream(rows: Vec<f32>, dim: usize, context: usize) -> Result<Self, DataError> {
-        let n = if dim == 0 { 0 } else { rows.len() / dim };
+        let n = rows.len().checked_div(dim).unwrap_or(0);
         if n <= context {
             return Err(DataError::TooShort { rows: n, context });
         }
@@ -222,7 +222,7 @@ mod tests {
         let s = Split::new(&w, &RunConfig::default()).unwrap();
         assert_eq!((s.train.len(), s.val.len()), (26_385, 2_932));
         // Ordered: validation is the tail of the stream.
-        assert_eq!(s.val.target_of(s.val.len() - 1), &w.target_of(29_316)[..]);
+        assert_eq!(s.val.target_of(s.val.len() - 1), w.target_of(29_316));
         assert_eq!(s.train.context_of(0), w.context_of(0));
     }
 

@@ -2,6 +2,8 @@
 //! Rust that builds natively and for `wasm32-unknown-unknown`. Only `web` knows the browser.
 
 pub mod checkpoint;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 pub mod data;
 pub mod metrics;
 pub mod models;

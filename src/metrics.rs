@@ -141,6 +141,13 @@ pub struct RunLog {
     pub step_losses: Vec<f32>,
 }
 
+impl RunLog {
+    /// The best epoch's metrics.
+    pub fn best(&self) -> Option<&EpochMetrics> {
+        self.epochs.get(self.best_epoch?.checked_sub(1)?)
+    }
+}
+
 /// Mean pairwise cosine of unit vectors, via the norm of their sum:
 /// ‖Σp‖² = n + Σ_{i≠j} p_i·p_j.
 pub fn mean_pairwise_cosine(unit_rows: &[f32], dim: usize) -> f32 {

@@ -258,6 +258,16 @@ impl RunConfig {
             }
         }
 
+        let (config, more) = Self::from_pairs(&pairs);
+        errors.extend(more);
+        (config, errors)
+    }
+
+    /// Builds a config from decoded `(key, value)` pairs, each key at most once: the model's
+    /// defaults, then every pair applied. Keys that cannot be used keep their defaults and are
+    /// reported.
+    pub fn from_pairs(pairs: &[(String, String)]) -> (Self, Vec<ConfigError>) {
+        let mut errors = Vec::new();
         // The model decides the defaults of the other keys, so it is read first.
         let mut config = Self::default();
         if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "model") {
@@ -265,14 +275,11 @@ impl RunConfig {
                 Ok(model) => config = Self::for_model(model),
                 Err(()) => errors.push(ConfigError::new(
                     "model",
-                    format!("'{v}' is not one of {}", ModelKind::ALLOWED),
+                    format!("'{}' is not one of {}", clip(v), ModelKind::ALLOWED),
                 )),
             }
         }
-        for (k, v) in &pairs {
-            if k == "model" {
-                continue;
-            }
+        for (k, v) in pairs.iter().filter(|(k, _)| k != "model") {
             match FIELDS.iter().find(|f| f.key == k) {
                 Some(field) => {
                     if let Err(msg) = (field.set)(&mut config, v) {
@@ -314,13 +321,13 @@ impl RunConfig {
 
     fn cross_check(&self) -> Vec<ConfigError> {
         let mut errors = Vec::new();
-        if self.model.is_transformer() && self.hidden % self.heads != 0 {
+        if self.model.is_transformer() && !self.hidden.is_multiple_of(self.heads) {
             errors.push(ConfigError::new(
                 "heads",
                 format!("must divide hidden ({}) for a Transformer", self.hidden),
             ));
         }
-        if self.model.is_transformer() && self.hidden % 2 != 0 {
+        if self.model.is_transformer() && !self.hidden.is_multiple_of(2) {
             errors.push(ConfigError::new(
                 "hidden",
                 "must be even for sinusoidal positions".to_string(),

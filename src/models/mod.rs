@@ -29,6 +29,17 @@ pub struct Model {
     params: Params,
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("kind", &self.kind)
+            .field("dim", &self.dim)
+            .field("context", &self.context)
+            .field("params", &self.params.count())
+            .finish()
+    }
+}
+
 impl Model {
     /// Builds the model for `cfg` on vectors of width `dim`, initial weights drawn from the
     /// run seed's init stream (PyTorch's default initialisation).

@@ -4,7 +4,7 @@ pub mod adam;
 pub mod loss;
 mod trainer;
 
-pub use trainer::{Clock, StepReport, TrainError, Trainer};
+pub use trainer::{evaluate, predict, Clock, Evaluation, StepReport, TrainError, Trainer};
 
 /// A monotonic clock for native callers: seconds since the first call.
 #[cfg(not(target_arch = "wasm32"))]

@@ -276,17 +276,9 @@ impl Trainer {
         Ok(metrics)
     }
 
-    /// The model's predictions (evaluation mode) for every window of `windows`, row-major
-    /// `[len, dim]`.
+    /// The model's predictions (evaluation mode) for every window of `windows`.
     pub fn predict(&self, windows: &Windows) -> Result<Vec<f32>, TrainError> {
-        let mut out = Vec::with_capacity(windows.len() * self.model.dim());
-        let indices: Vec<usize> = (0..windows.len()).collect();
-        for chunk in indices.chunks(EVAL_BATCH) {
-            let (x, _) = windows.batch(chunk, &self.device)?;
-            let pred = self.model.forward(&x, &mut Mode::Eval)?;
-            with_f32(&pred, |p| out.extend_from_slice(p))?;
-        }
-        Ok(out)
+        predict(&self.model, windows, &self.device)
     }
 
     /// The run so far, as the JSON run log records it.
@@ -315,6 +307,37 @@ impl Trainer {
         }
         Ok(())
     }
+}
+
+/// A model's predictions (evaluation mode, batches of 256) for every window, row-major
+/// `[len, dim]`.
+pub fn predict(model: &Model, windows: &Windows, device: &Device) -> Result<Vec<f32>, TrainError> {
+    let mut out = Vec::with_capacity(windows.len() * model.dim());
+    let indices: Vec<usize> = (0..windows.len()).collect();
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let (x, _) = windows.batch(chunk, device)?;
+        let pred = model.forward(&x, &mut Mode::Eval)?;
+        with_f32(&pred, |p| out.extend_from_slice(p))?;
+    }
+    Ok(out)
+}
+
+/// Validation metrics of a model on a split: what `lvm eval` and a loaded checkpoint report.
+pub fn evaluate(model: &Model, split: &Split, device: &Device) -> Result<Evaluation, TrainError> {
+    let pred = predict(model, &split.val, device)?;
+    Ok(Evaluation {
+        val: CosineSummary::of(&row_cosines(&pred, &split.val)),
+        prediction_similarity: mean_pairwise_cosine(&pred, model.dim()),
+        baselines: Baselines::compute(&split.train, &split.val),
+    })
+}
+
+/// A model's validation metrics next to the baselines.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Evaluation {
+    pub val: CosineSummary,
+    pub prediction_similarity: f32,
+    pub baselines: Baselines,
 }
 
 /// Cosine of each predicted row with its window's target.

@@ -1,0 +1,306 @@
+//! `lvm train`, `lvm eval` and `lvm compare`.
+
+use super::{group_digits, threads, ConfigArgs, DataArgs};
+use crate::checkpoint::{self, Precision};
+use crate::data::{Split, Windows};
+use crate::metrics::{EpochMetrics, RunLog};
+use crate::run::{ModelKind, RunConfig};
+use crate::train::{evaluate, native_clock, TrainError, Trainer};
+use anyhow::{Context, Result};
+use candle_core::Device;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Folder for checkpoint.safetensors (best epoch) and run.json.
+    #[arg(long, default_value = "runs/latest")]
+    out: PathBuf,
+    /// Store the checkpoint's weights as float16 (half the size).
+    #[arg(long)]
+    f16: bool,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A checkpoint written by `lvm train` (or the playground).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Models to train, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "mlp,lstm,transformer,transformer-infonce"
+    )]
+    models: Vec<String>,
+    /// Folder for each model's run log (`<model>.json`) and checkpoint.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn train(args: &TrainArgs) -> Result<()> {
+    let mut config = args.config.config_for(None)?;
+    let windows = args.data.load(&mut config, &args.config)?;
+    let (trainer, outcome) = run(&config, &windows)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let precision = if args.f16 {
+        Precision::F16
+    } else {
+        Precision::F32
+    };
+    save_run(
+        &trainer,
+        &args.out.join("checkpoint.safetensors"),
+        &args.out.join("run.json"),
+        precision,
+    )?;
+    outcome
+}
+
+/// Trains one run to the end with a progress bar, printing a line per epoch. A run stopped by
+/// a NaN still returns its trainer (its best epoch so far is kept) together with the error.
+fn run(config: &RunConfig, windows: &Windows) -> Result<(Trainer, Result<()>)> {
+    let mut trainer = Trainer::new(config, windows, &Device::Cpu, native_clock)?;
+    let split = trainer.split();
+    println!(
+        "{} ({} parameters) on {}: {} train / {} validation windows, {} epochs of {} steps, {} thread(s)",
+        config.model.display_name(),
+        group_digits(trainer.model().param_count()),
+        config.dataset,
+        split.train.len(),
+        split.val.len(),
+        config.epochs,
+        trainer.steps_per_epoch(),
+        threads(),
+    );
+    println!("config: {}", config.to_query());
+    let b = trainer.baselines();
+    println!(
+        "baselines (val cosine): copy-last {:.4}, mean-of-context {:.4}, train-mean {:.4}",
+        b.copy_last.mean, b.mean_context.mean, b.train_mean.mean
+    );
+    let bar = ProgressBar::new(trainer.total_steps());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} steps  {msg}  elapsed {elapsed}  ETA {eta}",
+        )
+        .expect("valid template"),
+    );
+    let started = native_clock();
+    let mut samples = 0usize;
+    let outcome = loop {
+        if trainer.is_finished() {
+            break Ok(());
+        }
+        match trainer.step() {
+            Ok(report) => {
+                samples += report.batch_size;
+                let rate = samples as f64 / (native_clock() - started).max(1e-9);
+                bar.set_position(report.step);
+                bar.set_message(format!(
+                    "epoch {} loss {:.4}  {rate:.0} samples/s",
+                    report.epoch, report.loss
+                ));
+                if let Some(m) = report.epoch_end {
+                    bar.suspend(|| println!("{}", epoch_line(&m)));
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    bar.finish_and_clear();
+    let outcome = match outcome {
+        Ok(()) => Ok(()),
+        Err(e @ TrainError::NonFinite { .. }) => Err(anyhow::Error::new(e)),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(best) = trainer.best_epoch() {
+        println!(
+            "best epoch {}: val cosine {:.4} (train cosine {:.4})",
+            best.epoch, best.val.mean, best.train_cosine
+        );
+    }
+    Ok((trainer, outcome))
+}
+
+fn epoch_line(m: &EpochMetrics) -> String {
+    format!(
+        "epoch {:>3}  loss {:.4}  train cos {:.4}  val cos {:.4}  pred sim {:.3}  {:.1}s  {:.0} samples/s",
+        m.epoch, m.train_loss, m.train_cosine, m.val.mean, m.prediction_similarity, m.seconds, m.samples_per_second
+    )
+}
+
+/// Writes the best epoch's weights and the run log.
+fn save_run(
+    trainer: &Trainer,
+    checkpoint_path: &Path,
+    log_path: &Path,
+    precision: Precision,
+) -> Result<()> {
+    let log = trainer.log();
+    std::fs::write(log_path, serde_json::to_string_pretty(&log)?)
+        .with_context(|| format!("writing {}", log_path.display()))?;
+    println!("run log: {}", log_path.display());
+    match trainer.best_weights() {
+        Some(weights) => {
+            let bytes = checkpoint::save(
+                trainer.config(),
+                trainer.model().dim(),
+                weights,
+                Some(&log),
+                precision,
+            )?;
+            std::fs::write(checkpoint_path, bytes)
+                .with_context(|| format!("writing {}", checkpoint_path.display()))?;
+            println!(
+                "checkpoint (epoch {}): {}",
+                log.best_epoch.unwrap_or(0),
+                checkpoint_path.display()
+            );
+        }
+        None => println!("no epoch finished: no checkpoint written"),
+    }
+    Ok(())
+}
+
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.checkpoint)
+        .with_context(|| format!("reading {}", args.checkpoint.display()))?;
+    let ckpt =
+        checkpoint::load(&bytes).with_context(|| format!("{}", args.checkpoint.display()))?;
+    let mut config = ckpt.config.clone();
+    let windows = args.data.load(&mut config, &ConfigArgs::default())?;
+    if windows.dim() != ckpt.dim {
+        anyhow::bail!(
+            "the checkpoint expects {}-D vectors; {} holds {}-D",
+            ckpt.dim,
+            args.data.data.display(),
+            windows.dim()
+        );
+    }
+    let model = ckpt.into_model(&Device::Cpu)?;
+    let split = Split::new(&windows, &config)?;
+    let e = evaluate(&model, &split, &Device::Cpu)?;
+    println!(
+        "{} ({} parameters), {} validation windows of {}",
+        config.model.display_name(),
+        group_digits(model.param_count()),
+        split.val.len(),
+        config.dataset
+    );
+    println!("val cosine          {:.4}", e.val.mean);
+    println!("prediction sim.     {:.4}", e.prediction_similarity);
+    println!("copy-last           {:.4}", e.baselines.copy_last.mean);
+    println!("mean-of-context     {:.4}", e.baselines.mean_context.mean);
+    println!("train-mean          {:.4}", e.baselines.train_mean.mean);
+    Ok(())
+}
+
+pub fn compare(args: &CompareArgs) -> Result<()> {
+    let kinds = args
+        .models
+        .iter()
+        .map(|m| {
+            m.parse::<ModelKind>().map_err(|()| {
+                anyhow::anyhow!("--models: '{m}' is not one of {}", ModelKind::ALLOWED)
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut logs: Vec<RunLog> = Vec::new();
+    let mut failures = Vec::new();
+    for kind in kinds {
+        let mut config = args.config.config_for(Some(kind))?;
+        let windows = args.data.load(&mut config, &args.config)?;
+        let (trainer, outcome) = run(&config, &windows)?;
+        if let Err(e) = outcome {
+            eprintln!("{}: {e:#}", kind.display_name());
+            failures.push(kind.display_name());
+        }
+        if let Some(out) = &args.out {
+            std::fs::create_dir_all(out)?;
+            save_run(
+                &trainer,
+                &out.join(format!("{}.safetensors", kind.as_str())),
+                &out.join(format!("{}.json", kind.as_str())),
+                Precision::F32,
+            )?;
+        }
+        logs.push(trainer.log());
+        println!();
+    }
+    print!("{}", ranking_table(&logs));
+    if !failures.is_empty() {
+        anyhow::bail!(
+            "stopped on a non-finite loss or gradient: {}",
+            failures.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The study's table: models ranked by best validation cosine, then the baselines.
+pub fn ranking_table(logs: &[RunLog]) -> String {
+    let mut rows: Vec<&RunLog> = logs.iter().collect();
+    rows.sort_by(|a, b| {
+        let (x, y) = (
+            a.best().map_or(f32::MIN, |m| m.val.mean),
+            b.best().map_or(f32::MIN, |m| m.val.mean),
+        );
+        y.total_cmp(&x)
+    });
+    let mut out = format!(
+        "{:<4} {:<20} {:>12} {:>13} {:>10} {:>9} {:>10} {:>9}\n",
+        "rank", "model", "params", "best val cos", "best epoch", "s/epoch", "samples/s", "pred sim"
+    );
+    for (i, log) in rows.iter().enumerate() {
+        let n = log.epochs.len().max(1) as f64;
+        let secs = log.epochs.iter().map(|m| m.seconds).sum::<f64>() / n;
+        let rate = log.epochs.iter().map(|m| m.samples_per_second).sum::<f64>() / n;
+        let (cos, epoch, sim) = match log.best() {
+            Some(m) => (
+                format!("{:.4}", m.val.mean),
+                m.epoch.to_string(),
+                format!("{:.3}", m.prediction_similarity),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        out += &format!(
+            "{:<4} {:<20} {:>12} {:>13} {:>10} {:>9.1} {:>10.0} {:>9}\n",
+            i + 1,
+            log.config.model.display_name(),
+            group_digits(log.params),
+            cos,
+            epoch,
+            secs,
+            rate,
+            sim
+        );
+    }
+    if let Some(log) = logs.first() {
+        let b = &log.baselines;
+        for (name, v) in [
+            ("baseline: copy-last", b.copy_last.mean),
+            ("baseline: mean-of-ctx", b.mean_context.mean),
+            ("baseline: train-mean", b.train_mean.mean),
+        ] {
+            out += &format!("{:<4} {:<20} {:>12} {:>13.4}\n", "", name, "0", v);
+        }
+    }
+    out
+}

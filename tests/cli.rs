@@ -1,0 +1,138 @@
+//! The `lvm` binary on a real-shaped `.npy`, as a user runs it.
+
+mod common;
+
+use lvm_playground::npy::{self, DType};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn lvm(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lvm"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lvm-cli-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn models_prints_the_study_counts() {
+    let (ok, out) = lvm(&["models"]);
+    assert!(ok, "{out}");
+    for line in [
+        "MLP                       4,720,384",
+        "LSTM                     17,581,824",
+        "Transformer              13,659,904",
+        "Transformer-InfoNCE      17,867,520",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+}
+
+#[test]
+fn train_eval_compare_on_an_npy() {
+    let dir = temp_dir("train");
+    let data = dir.join("cycle.npy");
+    let rows = common::cyclic_stream(200, 32, 7, 4);
+    std::fs::write(&data, npy::write(&[200, 32], &rows, DType::F16)).unwrap();
+    let data = data.to_str().unwrap();
+    let out_dir = dir.join("run");
+    let small = [
+        "--set",
+        "hidden=32",
+        "--set",
+        "ff=64",
+        "--set",
+        "heads=4",
+        "--batch",
+        "16",
+    ];
+
+    let mut args = vec![
+        "train",
+        "--data",
+        data,
+        "--model",
+        "mlp",
+        "--epochs",
+        "2",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    args.extend(small);
+    let (ok, out) = lvm(&args);
+    assert!(ok, "{out}");
+    assert!(out.contains("epoch   2"), "{out}");
+    assert!(out.contains("dataset=cycle&"), "{out}");
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(log["epochs"].as_array().unwrap().len(), 2);
+    assert_eq!(log["train_windows"], 175);
+
+    let ckpt = out_dir.join("checkpoint.safetensors");
+    let (ok, out) = lvm(&[
+        "eval",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--data",
+        data,
+    ]);
+    assert!(ok, "{out}");
+    let best = log["epochs"][log["best_epoch"].as_u64().unwrap() as usize - 1]["val"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        out.contains(&format!("val cosine          {best:.4}")),
+        "{best}\n{out}"
+    );
+
+    let mut args = vec![
+        "compare", "--data", data, "--models", "mlp,lstm", "--epochs", "1",
+    ];
+    args.extend(small);
+    let (ok, out) = lvm(&args);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("rank model") && out.contains("baseline: copy-last"),
+        "{out}"
+    );
+
+    let mut args = vec![
+        "bench", "--data", data, "--models", "mlp", "--steps", "2", "--warmup", "1",
+    ];
+    args.extend(small);
+    let (ok, out) = lvm(&args);
+    assert!(ok, "{out}");
+    assert!(out.contains("train samples/s"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = temp_dir("bad");
+    let bad = dir.join("bad.npy");
+    std::fs::write(&bad, b"\x93NUMPY\x01\x00garbage").unwrap();
+    let (ok, out) = lvm(&["train", "--data", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        out.contains("bad.npy") && out.contains("truncated"),
+        "{out}"
+    );
+    let (ok, out) = lvm(&["train", "--data", "x.npy", "--url", "model=mlp&lr=7"]);
+    assert!(!ok);
+    assert!(out.contains("parameter 'lr'"), "{out}");
+    let (ok, out) = lvm(&["models", "--set", "activation=tanh"]);
+    assert!(!ok);
+    assert!(
+        out.contains("'tanh' is not one of relu, gelu, silu"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

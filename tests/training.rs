@@ -1,0 +1,191 @@
+//! The trainer end to end: learning, determinism, NaN handling, the best epoch.
+
+mod common;
+
+use candle_core::Device;
+use common::{cyclic_windows, small_config, zero_clock};
+use lvm_playground::data::Windows;
+use lvm_playground::run::{LossKind, ModelKind};
+use lvm_playground::train::{TrainError, Trainer};
+
+#[test]
+fn every_model_learns_a_learnable_sequence() {
+    let windows = common::learnable_windows(400, 16, 5);
+    for model in ModelKind::ALL {
+        let mut cfg = small_config(model);
+        cfg.epochs = 15;
+        let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+        let first_loss = t.step().unwrap().loss;
+        while !t.is_finished() {
+            t.step().unwrap();
+        }
+        let log = t.log();
+        let best = log.best().unwrap();
+        let last_loss = *log.step_losses.last().unwrap();
+        println!(
+            "{model:?}: loss {first_loss} -> {last_loss}, best val {}",
+            best.val.mean
+        );
+        assert!(
+            last_loss < first_loss * 0.5,
+            "{model:?}: loss {first_loss} -> {last_loss}"
+        );
+        // The baselines learn nothing here; the model must beat all of them clearly. InfoNCE
+        // only ranks the true next vector first, so its cosine need not approach 1.
+        let b = t.baselines();
+        let best_baseline = b
+            .copy_last
+            .mean
+            .max(b.mean_context.mean)
+            .max(b.train_mean.mean);
+        let floor = if cfg.loss == LossKind::Infonce {
+            0.5
+        } else {
+            0.9
+        };
+        assert!(
+            best.val.mean > floor && best.val.mean > best_baseline + 0.3,
+            "{model:?}: val {} vs baselines {best_baseline}",
+            best.val.mean
+        );
+        assert_eq!(log.epochs.len(), 15);
+        assert_eq!(log.step_losses.len() as u64, t.total_steps());
+    }
+}
+
+#[test]
+fn same_config_same_bits() {
+    let windows = cyclic_windows(300, 16, 5);
+    for model in [ModelKind::Mlp, ModelKind::Lstm, ModelKind::Transformer] {
+        let mut cfg = small_config(model);
+        cfg.epochs = 2;
+        cfg.dropout = 0.3; // dropout masks must be reproducible too
+        let run = || {
+            let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+            while !t.is_finished() {
+                t.step().unwrap();
+            }
+            (t.log(), t.model().params().snapshot().unwrap())
+        };
+        let (log_a, weights_a) = run();
+        let (log_b, weights_b) = run();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&log_a.step_losses),
+            bits(&log_b.step_losses),
+            "{model:?}"
+        );
+        assert_eq!(log_a.epochs, log_b.epochs);
+        for (a, b) in weights_a.iter().zip(&weights_b) {
+            assert_eq!(bits(&a.values), bits(&b.values), "{model:?} {}", a.name);
+        }
+        // A different seed is a different run.
+        let mut other = cfg.clone();
+        other.seed += 1;
+        let mut t = Trainer::new(&other, &windows, &Device::Cpu, zero_clock).unwrap();
+        assert_ne!(
+            t.step().unwrap().loss.to_bits(),
+            log_a.step_losses[0].to_bits()
+        );
+    }
+}
+
+#[test]
+fn steps_per_epoch_and_epoch_reports() {
+    let windows = cyclic_windows(105, 8, 5); // 100 windows -> 90 train / 10 val
+    let mut cfg = small_config(ModelKind::Mlp);
+    cfg.batch = 32;
+    let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+    assert_eq!(t.steps_per_epoch(), 3); // 32 + 32 + 26, the last batch kept
+    let sizes: Vec<_> = (0..3).map(|_| t.step().unwrap()).collect();
+    assert_eq!(
+        sizes.iter().map(|r| r.batch_size).collect::<Vec<_>>(),
+        vec![32, 32, 26]
+    );
+    assert!(sizes[..2].iter().all(|r| r.epoch_end.is_none()));
+    let m = sizes[2].epoch_end.as_ref().unwrap();
+    assert_eq!(m.epoch, 1);
+    assert_eq!(m.val.histogram.counts.iter().sum::<u32>(), 10);
+    t.run_epoch().unwrap();
+    t.run_epoch().unwrap();
+    assert!(t.is_finished());
+    assert!(matches!(t.step(), Err(TrainError::Finished(3))));
+}
+
+#[test]
+fn non_finite_loss_stops_with_a_clear_error_and_keeps_the_weights() {
+    // Every vector finite, but one window's values are large enough that the forward pass
+    // overflows to infinity: the loss of the batch holding it is NaN.
+    let dim = 8;
+    let mut rows = common::cyclic_stream(60, dim, 7, 3);
+    for x in &mut rows[30 * dim..31 * dim] {
+        *x = 3.0e38;
+    }
+    let windows = Windows::from_stream(rows, dim, 5).unwrap();
+    let mut cfg = small_config(ModelKind::Mlp);
+    cfg.batch = 4;
+    let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+    let err = loop {
+        let before = t.model().params().snapshot().unwrap();
+        match t.step() {
+            Ok(_) => continue,
+            Err(e) => {
+                assert!(
+                    t.model().params().snapshot().unwrap() == before,
+                    "weights changed"
+                );
+                break e;
+            }
+        }
+    };
+    let msg = err.to_string();
+    assert!(matches!(err, TrainError::NonFinite { .. }), "{msg}");
+    assert!(
+        msg.contains("step ") && msg.contains("learning rate (0.001)"),
+        "{msg}"
+    );
+    // Stopped for good: the next call repeats the error instead of training on.
+    assert!(matches!(t.step(), Err(TrainError::NonFinite { .. })));
+}
+
+#[test]
+fn best_epoch_is_kept_and_restored() {
+    let windows = cyclic_windows(200, 16, 5);
+    let mut t = Trainer::new(
+        &small_config(ModelKind::Mlp),
+        &windows,
+        &Device::Cpu,
+        zero_clock,
+    )
+    .unwrap();
+    while !t.is_finished() {
+        t.step().unwrap();
+    }
+    let log = t.log();
+    let best = log.best().unwrap();
+    assert!(log.epochs.iter().all(|m| m.val.mean <= best.val.mean));
+    t.restore_best().unwrap();
+    let e = lvm_playground::train::evaluate(t.model(), t.split(), &Device::Cpu).unwrap();
+    assert_eq!(e.val.mean, best.val.mean);
+}
+
+#[test]
+fn context_of_ten_and_twenty_train() {
+    let windows10 = cyclic_windows(120, 8, 10);
+    let windows20 = cyclic_windows(120, 8, 20);
+    for model in ModelKind::ALL {
+        for (context, windows) in [(10, &windows10), (20, &windows20)] {
+            let mut cfg = small_config(model);
+            cfg.context = context;
+            cfg.epochs = 1;
+            let mut t = Trainer::new(&cfg, windows, &Device::Cpu, zero_clock).unwrap();
+            assert!(t.run_epoch().unwrap().val.mean.is_finite());
+        }
+    }
+    // A context the windows do not have is an error, not a panic.
+    let cfg = small_config(ModelKind::Mlp);
+    assert!(matches!(
+        Trainer::new(&cfg, &windows10, &Device::Cpu, zero_clock),
+        Err(TrainError::Data(_))
+    ));
+}

@@ -1,0 +1,95 @@
+//! The core on wasm32, in headless Chromium: the models' forward and backward passes, a few
+//! training steps, determinism and checkpoints, so the browser path is tested, not assumed.
+//!
+//! Run with `CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target
+//! wasm32-unknown-unknown --test web` (the runner is set in `.cargo/config.toml`).
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use candle_core::Device;
+use common::{cyclic_windows, small_config, zero_clock};
+use lvm_playground::checkpoint::{self, Precision};
+use lvm_playground::models::Model;
+use lvm_playground::run::{ModelKind, RunConfig};
+use lvm_playground::train::Trainer;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn study_parameter_counts() {
+    let count = |k| {
+        Model::new(&RunConfig::for_model(k), 768, &Device::Cpu)
+            .unwrap()
+            .param_count()
+    };
+    assert_eq!(count(ModelKind::Mlp), 4_720_384);
+    assert_eq!(count(ModelKind::Lstm), 17_581_824);
+    assert_eq!(count(ModelKind::Transformer), 13_659_904);
+    assert_eq!(count(ModelKind::TransformerInfonce), 17_867_520);
+}
+
+#[wasm_bindgen_test]
+fn every_model_trains_a_few_steps() {
+    let windows = common::learnable_windows(300, 16, 5);
+    for model in ModelKind::ALL {
+        let mut cfg = small_config(model);
+        cfg.epochs = 6;
+        let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+        let first = t.step().unwrap().loss;
+        while !t.is_finished() {
+            t.step().unwrap();
+        }
+        let log = t.log();
+        let last = *log.step_losses.last().unwrap();
+        assert!(
+            last.is_finite() && last < first,
+            "{model:?}: {first} -> {last}"
+        );
+        assert!(
+            log.best().unwrap().val.mean > log.baselines.copy_last.mean,
+            "{model:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn same_config_same_bits_in_the_browser() {
+    let windows = cyclic_windows(150, 16, 5);
+    let mut cfg = small_config(ModelKind::Transformer);
+    cfg.dropout = 0.3;
+    cfg.epochs = 1;
+    let run = || {
+        let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+        t.run_epoch().unwrap();
+        t.log()
+            .step_losses
+            .iter()
+            .map(|x| x.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
+
+#[wasm_bindgen_test]
+fn checkpoint_round_trip() {
+    let windows = cyclic_windows(120, 16, 5);
+    let mut t = Trainer::new(
+        &small_config(ModelKind::Lstm),
+        &windows,
+        &Device::Cpu,
+        zero_clock,
+    )
+    .unwrap();
+    t.run_epoch().unwrap();
+    let weights = t.model().params().snapshot().unwrap();
+    let bytes = checkpoint::save(t.config(), 16, &weights, Some(&t.log()), Precision::F32).unwrap();
+    let model = checkpoint::load(&bytes)
+        .unwrap()
+        .into_model(&Device::Cpu)
+        .unwrap();
+    assert!(model.params().snapshot().unwrap() == weights);
+    assert!(checkpoint::load(&bytes[..100]).is_err());
+}
