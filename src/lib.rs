@@ -5,6 +5,9 @@ pub mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod data;
+pub mod dataset;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod embed;
 pub mod metrics;
 pub mod models;
 pub mod npy;

@@ -1,6 +1,7 @@
 //! The native command line (`lvm`): models, train, eval, compare, bench.
 
 mod bench;
+mod dataset;
 mod train;
 
 use crate::data::Windows;
@@ -36,6 +37,11 @@ enum Command {
     Compare(train::CompareArgs),
     /// Measure ms/step and samples/s of training and inference for each model.
     Bench(bench::BenchArgs),
+    /// Embed sentences with all-mpnet-base-v2 into a .npy.
+    Embed(dataset::EmbedArgs),
+    /// Build, import or check a dataset folder.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
 }
 
 /// How a run is configured on the command line: a URL query, shortcuts, and `--set`.
@@ -186,6 +192,8 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => train::eval(&args),
         Command::Compare(args) => train::compare(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Embed(args) => dataset::embed(&args),
+        Command::Dataset(command) => dataset::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

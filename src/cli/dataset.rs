@@ -1,0 +1,434 @@
+//! `lvm embed`, `lvm dataset build` and `lvm dataset import`: bring your own text or vectors.
+
+use crate::dataset::{
+    Dataset, Document, EmbeddingInfo, Manifest, Source, MANIFEST, TEXTS, VECTORS,
+};
+use crate::embed::{Embedder, MAX_TOKENS, MODEL_SHA256};
+use crate::npy::{self, DType};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Where the embedding model lives (see scripts/fetch_model.py).
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// The all-mpnet-base-v2 folder (default: $LVM_CACHE or ~/.cache/lvm-playground, then
+    /// all-mpnet-base-v2/).
+    #[arg(long)]
+    model_dir: Option<PathBuf>,
+    /// Sentences per forward pass.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+}
+
+impl ModelArgs {
+    fn dir(&self) -> PathBuf {
+        self.model_dir.clone().unwrap_or_else(default_model_dir)
+    }
+
+    fn load(&self) -> Result<Embedder> {
+        let dir = self.dir();
+        if !dir.join("model.safetensors").exists() {
+            bail!(
+                "no model in {}: run scripts/fetch_model.py first (or pass --model-dir)",
+                dir.display()
+            );
+        }
+        Embedder::load(&dir)
+    }
+}
+
+/// `$LVM_CACHE/all-mpnet-base-v2`, by default `~/.cache/lvm-playground/all-mpnet-base-v2`.
+pub fn default_model_dir() -> PathBuf {
+    let cache = std::env::var_os("LVM_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/lvm-playground")
+        });
+    cache.join("all-mpnet-base-v2")
+}
+
+#[derive(Args)]
+pub struct EmbedArgs {
+    /// Text to embed: JSONL documents ({"title", "sentences": [...]}) or plain text, one
+    /// sentence a line.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output .npy, [N, 768] float32.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(Subcommand)]
+pub enum DatasetCommand {
+    /// Embed documents into a dataset folder (manifest.json, vectors.npy, texts.jsonl).
+    Build(BuildArgs),
+    /// Make a dataset folder from your own vectors (.npy [N, dim]) and optional texts.
+    Import(ImportArgs),
+    /// Check a dataset folder and print its statistics and baselines.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// JSONL, one document a line: {"title": ..., "category": ..., "sentences": [...]}, in
+    /// stream order.
+    #[arg(long)]
+    docs: PathBuf,
+    /// JSON with the dataset's name, description, source {package, version, license,
+    /// attribution} and build_command.
+    #[arg(long)]
+    about: PathBuf,
+    /// Keep only the first N sentences of the stream (0 = all).
+    #[arg(long, default_value_t = 0)]
+    limit: usize,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Vectors, .npy [N, dim] float32 or float16, in stream order.
+    #[arg(long)]
+    vectors: PathBuf,
+    /// Optional texts, one per vector: a .jsonl of strings or a plain text file, one a line.
+    #[arg(long)]
+    texts: Option<PathBuf>,
+    #[arg(long)]
+    name: String,
+    #[arg(long, default_value = "imported vectors")]
+    description: String,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// A dataset folder.
+    dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct DocLine {
+    title: String,
+    #[serde(default)]
+    category: String,
+    sentences: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct About {
+    name: String,
+    description: String,
+    source: Source,
+    build_command: String,
+}
+
+/// Reads documents: JSONL objects, or plain text (one sentence a line, blank lines between
+/// documents).
+fn read_docs(path: &Path) -> Result<Vec<DocLine>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if text.trim_start().starts_with('{') {
+        return text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .with_context(|| format!("{} line {}", path.display(), i + 1))
+            })
+            .collect();
+    }
+    let mut docs = Vec::new();
+    for (i, block) in text.split("\n\n").enumerate() {
+        let sentences: Vec<String> = block
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+        if !sentences.is_empty() {
+            docs.push(DocLine {
+                title: format!("document {}", i + 1),
+                category: String::new(),
+                sentences,
+            });
+        }
+    }
+    Ok(docs)
+}
+
+/// Embeds with a progress bar; prints sentences/s.
+fn embed_all(embedder: &Embedder, texts: &[&str], batch: usize) -> Result<Vec<f32>> {
+    let bar = ProgressBar::new(texts.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} sentences  {per_sec}  elapsed {elapsed}  ETA {eta}",
+        )
+        .expect("valid template"),
+    );
+    let started = crate::train::native_clock();
+    let vectors = embedder.embed(texts, batch, |done| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    let secs = crate::train::native_clock() - started;
+    println!(
+        "embedded {} sentences in {secs:.1} s: {:.1} sentences/s ({} thread(s))",
+        texts.len(),
+        texts.len() as f64 / secs.max(1e-9),
+        super::threads()
+    );
+    Ok(vectors)
+}
+
+pub fn embed(args: &EmbedArgs) -> Result<()> {
+    let docs = read_docs(&args.input)?;
+    let texts: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| d.sentences.iter().map(String::as_str))
+        .collect();
+    let embedder = args.model.load()?;
+    let vectors = embed_all(&embedder, &texts, args.model.batch)?;
+    std::fs::write(
+        &args.out,
+        npy::write(&[texts.len(), embedder.dim()], &vectors, DType::F32),
+    )
+    .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+pub fn run(command: &DatasetCommand) -> Result<()> {
+    match command {
+        DatasetCommand::Build(args) => build(args),
+        DatasetCommand::Import(args) => import(args),
+        DatasetCommand::Check(args) => check(&args.dir),
+    }
+}
+
+fn build(args: &BuildArgs) -> Result<()> {
+    let about: About = serde_json::from_slice(
+        &std::fs::read(&args.about).with_context(|| format!("reading {}", args.about.display()))?,
+    )
+    .with_context(|| format!("parsing {}", args.about.display()))?;
+    let mut docs = read_docs(&args.docs)?;
+    // Keep whole documents up to the limit, cutting the last one short.
+    if args.limit > 0 {
+        let mut left = args.limit;
+        docs.retain_mut(|d| {
+            let keep = d.sentences.len().min(left);
+            d.sentences.truncate(keep);
+            left -= keep;
+            keep > 0
+        });
+    }
+    let texts: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| d.sentences.iter().map(String::as_str))
+        .collect();
+    if args.limit > 0 && texts.len() < args.limit {
+        bail!(
+            "{} holds only {} sentences, fewer than --limit {}",
+            args.docs.display(),
+            texts.len(),
+            args.limit
+        );
+    }
+    let embedder = args.model.load()?;
+    let sha = sha256_file(&args.model.dir().join("model.safetensors"))?;
+    let vectors = embed_all(&embedder, &texts, args.model.batch)?;
+    let mut documents = Vec::with_capacity(docs.len());
+    let mut start = 0;
+    for d in &docs {
+        documents.push(Document {
+            title: d.title.clone(),
+            category: d.category.clone(),
+            start,
+            count: d.sentences.len(),
+        });
+        start += d.sentences.len();
+    }
+    let manifest = Manifest {
+        name: about.name,
+        description: about.description,
+        source: about.source,
+        embedding: EmbeddingInfo {
+            model: "sentence-transformers/all-mpnet-base-v2".into(),
+            sha256: sha,
+            pooling: "mean over non-padding tokens, L2-normalised".into(),
+            max_tokens: MAX_TOKENS,
+        },
+        dim: embedder.dim(),
+        count: texts.len(),
+        dtype: "float16".into(),
+        documents,
+        build_command: about.build_command,
+    };
+    write_dataset(&args.out, &manifest, &vectors, Some(&texts))
+}
+
+fn import(args: &ImportArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.vectors)
+        .with_context(|| format!("reading {}", args.vectors.display()))?;
+    let array = npy::read(&bytes).with_context(|| format!("{}", args.vectors.display()))?;
+    let [count, dim] = array.shape[..] else {
+        bail!(
+            "{}: expected [N, dim] vectors, got shape {:?}",
+            args.vectors.display(),
+            array.shape
+        );
+    };
+    let mut vectors = array.data;
+    let mut renormalised = 0;
+    for (row, v) in vectors.chunks_exact_mut(dim).enumerate() {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if !norm.is_finite() || norm == 0.0 {
+            bail!(
+                "{}: vector {row} is zero or not finite",
+                args.vectors.display()
+            );
+        }
+        if (norm - 1.0).abs() > 1e-3 {
+            renormalised += 1;
+        }
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    if renormalised > 0 {
+        println!("normalised {renormalised} vectors to unit length (cosine is unchanged)");
+    }
+    let texts: Option<Vec<String>> = match &args.texts {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let lines: Vec<String> = text
+                .lines()
+                .map(|l| serde_json::from_str::<String>(l).unwrap_or_else(|_| l.to_string()))
+                .collect();
+            if lines.len() != count {
+                bail!(
+                    "{} has {} lines for {count} vectors",
+                    path.display(),
+                    lines.len()
+                );
+            }
+            Some(lines)
+        }
+        None => None,
+    };
+    let manifest = Manifest {
+        name: args.name.clone(),
+        description: args.description.clone(),
+        source: Source {
+            package: format!("imported from {}", args.vectors.display()),
+            version: String::new(),
+            license: "as the vectors' owner states".into(),
+            attribution: String::new(),
+        },
+        embedding: EmbeddingInfo {
+            model: "unknown (imported)".into(),
+            sha256: String::new(),
+            pooling: "unknown".into(),
+            max_tokens: 0,
+        },
+        dim,
+        count,
+        dtype: "float16".into(),
+        documents: vec![Document {
+            title: args.name.clone(),
+            category: String::new(),
+            start: 0,
+            count,
+        }],
+        build_command: format!(
+            "lvm dataset import --vectors {} --name {}",
+            args.vectors.display(),
+            args.name
+        ),
+    };
+    let refs: Option<Vec<&str>> = texts
+        .as_ref()
+        .map(|t| t.iter().map(String::as_str).collect());
+    write_dataset(&args.out, &manifest, &vectors, refs.as_deref())
+}
+
+/// Writes the three files, then reads them back through the same validating loader the
+/// trainer and the browser use.
+fn write_dataset(
+    out: &Path,
+    manifest: &Manifest,
+    vectors: &[f32],
+    texts: Option<&[&str]>,
+) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(
+        out.join(MANIFEST),
+        serde_json::to_string_pretty(manifest)? + "\n",
+    )?;
+    std::fs::write(
+        out.join(VECTORS),
+        npy::write(&[manifest.count, manifest.dim], vectors, DType::F16),
+    )?;
+    if let Some(texts) = texts {
+        let mut jsonl = String::new();
+        for t in texts {
+            jsonl += &serde_json::to_string(t)?;
+            jsonl.push('\n');
+        }
+        std::fs::write(out.join(TEXTS), jsonl)?;
+    }
+    println!("wrote {}", out.display());
+    check(out)
+}
+
+fn load_dir(dir: &Path) -> Result<Dataset> {
+    let read = |name: &str| {
+        std::fs::read(dir.join(name))
+            .with_context(|| format!("reading {}", dir.join(name).display()))
+    };
+    let texts = if dir.join(TEXTS).exists() {
+        Some(read(TEXTS)?)
+    } else {
+        None
+    };
+    Dataset::from_bytes(&read(MANIFEST)?, &read(VECTORS)?, texts.as_deref())
+        .with_context(|| format!("{}", dir.display()))
+}
+
+/// Prints a dataset's statistics: what a model must beat.
+fn check(dir: &Path) -> Result<()> {
+    let d = load_dir(dir)?;
+    let m = &d.manifest;
+    println!(
+        "{}: {} sentences in {} documents, {}-D {}",
+        m.name,
+        m.count,
+        m.documents.len(),
+        m.dim,
+        m.dtype
+    );
+    let stats = crate::dataset::Statistics::of(&d);
+    println!("{}", serde_json::to_string_pretty(&stats)?);
+    Ok(())
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let got = format!("{:x}", Sha256::digest(&bytes));
+    if got != MODEL_SHA256 {
+        eprintln!(
+            "warning: {} is not the official all-mpnet-base-v2 release (sha256 {got})",
+            path.display()
+        );
+    }
+    Ok(got)
+}
