@@ -121,6 +121,16 @@ impl Windows {
         &self.rows[s..s + self.dim]
     }
 
+    /// All vector rows the windows draw from (for a stream: every sentence, in order).
+    pub fn rows(&self) -> &[f32] {
+        &self.rows
+    }
+
+    /// Row index of window `i`'s target within [`Windows::rows`].
+    pub fn target_row(&self, i: usize) -> usize {
+        self.starts[i] + self.context
+    }
+
     /// The windows at `indices`, sharing the same rows.
     pub fn select(&self, indices: &[usize]) -> Self {
         Self {

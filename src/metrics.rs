@@ -139,6 +139,18 @@ pub struct RunLog {
     pub best_epoch: Option<usize>,
     /// The training loss of every step, in order.
     pub step_losses: Vec<f32>,
+    /// Retrieval of the true next sentence among all sentences, with the best epoch's weights
+    /// (computed once at the end of a run: it costs a pass over the whole stream).
+    #[serde(default)]
+    pub retrieval: Option<Retrieval>,
+}
+
+/// How often the true next sentence is the nearest (or among the 10 nearest) of all the
+/// dataset's sentences to the prediction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Retrieval {
+    pub at_1: f32,
+    pub at_10: f32,
 }
 
 impl RunLog {

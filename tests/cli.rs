@@ -136,3 +136,69 @@ fn bad_input_is_a_clear_error() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn dataset_import_train_and_corruption() {
+    let dir = temp_dir("dataset");
+    let vectors = dir.join("v.npy");
+    let rows = common::cyclic_stream(120, 32, 7, 9);
+    std::fs::write(&vectors, npy::write(&[120, 32], &rows, DType::F32)).unwrap();
+    let texts = dir.join("t.txt");
+    std::fs::write(
+        &texts,
+        (0..120)
+            .map(|i| format!("sentence {i}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let ds = dir.join("cyc");
+    let (ok, out) = lvm(&[
+        "dataset",
+        "import",
+        "--vectors",
+        vectors.to_str().unwrap(),
+        "--texts",
+        texts.to_str().unwrap(),
+        "--name",
+        "cyc",
+        "--out",
+        ds.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("cyc: 120 sentences in 1 documents, 32-D float16"),
+        "{out}"
+    );
+    assert!(out.contains("\"consecutive_same_document\""), "{out}");
+
+    let run = dir.join("run");
+    let (ok, out) = lvm(&[
+        "train",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--model",
+        "mlp",
+        "--epochs",
+        "2",
+        "--batch",
+        "16",
+        "--set",
+        "hidden=32",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("dataset=cyc&"), "{out}");
+    assert!(
+        out.contains("retrieval of the true next sentence among all 120"),
+        "{out}"
+    );
+
+    // A truncated vectors file is named in the error, and nothing trains.
+    let bytes = std::fs::read(ds.join("vectors.npy")).unwrap();
+    std::fs::write(ds.join("vectors.npy"), &bytes[..bytes.len() - 10]).unwrap();
+    let (ok, out) = lvm(&["train", "--dataset", ds.to_str().unwrap(), "--epochs", "1"]);
+    assert!(!ok);
+    assert!(out.contains("vectors.npy: .npy data is"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}

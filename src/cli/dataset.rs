@@ -389,12 +389,13 @@ fn write_dataset(
     check(out)
 }
 
-fn load_dir(dir: &Path) -> Result<Dataset> {
+/// Loads and validates a dataset folder (its texts too when `with_texts`).
+pub fn load_dir(dir: &Path, with_texts: bool) -> Result<Dataset> {
     let read = |name: &str| {
         std::fs::read(dir.join(name))
             .with_context(|| format!("reading {}", dir.join(name).display()))
     };
-    let texts = if dir.join(TEXTS).exists() {
+    let texts = if with_texts && dir.join(TEXTS).exists() {
         Some(read(TEXTS)?)
     } else {
         None
@@ -405,7 +406,7 @@ fn load_dir(dir: &Path) -> Result<Dataset> {
 
 /// Prints a dataset's statistics: what a model must beat.
 fn check(dir: &Path) -> Result<()> {
-    let d = load_dir(dir)?;
+    let d = load_dir(dir, true)?;
     let m = &d.manifest;
     println!(
         "{}: {} sentences in {} documents, {}-D {}",

@@ -135,29 +135,53 @@ impl ConfigArgs {
     }
 }
 
-/// Where the vectors come from.
+/// Where the vectors come from: a dataset folder (by default `datasets/<the config's
+/// dataset>`) or a bare `.npy`.
 #[derive(Args, Clone)]
 pub struct DataArgs {
-    /// Vectors as .npy: a [N, dim] chunk stream (windows slide over it) or [N, context+1, dim]
-    /// precomputed windows; float32 or float16.
+    /// A dataset folder (manifest.json, vectors.npy); default datasets/<config dataset>.
+    #[arg(long, value_name = "DIR", conflicts_with = "data")]
+    dataset: Option<PathBuf>,
+    /// Vectors as .npy instead: a [N, dim] chunk stream (windows slide over it) or
+    /// [N, context+1, dim] precomputed windows; float32 or float16.
     #[arg(long, value_name = "FILE.npy")]
-    data: PathBuf,
+    data: Option<PathBuf>,
 }
 
 impl DataArgs {
-    /// Reads the windows for `config`, naming the dataset after the file unless the config
-    /// names one.
+    /// Reads the windows for `config` and sets its dataset name: the manifest's name, or the
+    /// `.npy` file's stem unless the config names one.
     pub fn load(&self, config: &mut RunConfig, config_args: &ConfigArgs) -> Result<Windows> {
-        let bytes = std::fs::read(&self.data)
-            .with_context(|| format!("reading {}", self.data.display()))?;
-        let windows = Windows::from_npy(&bytes, config.context)
-            .with_context(|| format!("{}", self.data.display()))?;
-        if !config_args.names_dataset() {
-            if let Some(name) = dataset_name(&self.data) {
-                config.dataset = name;
+        if let Some(file) = &self.data {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let windows = Windows::from_npy(&bytes, config.context)
+                .with_context(|| format!("{}", file.display()))?;
+            if !config_args.names_dataset() {
+                if let Some(name) = dataset_name(file) {
+                    config.dataset = name;
+                }
             }
+            return Ok(windows);
         }
-        Ok(windows)
+        let dir = self
+            .dataset
+            .clone()
+            .unwrap_or_else(|| Path::new("datasets").join(&config.dataset));
+        let dataset = dataset::load_dir(&dir, false)?;
+        config.dataset = dataset.manifest.name.clone();
+        dataset
+            .windows(config.context)
+            .with_context(|| format!("{}", dir.display()))
+    }
+
+    /// A short description for error messages.
+    pub fn describe(&self) -> String {
+        match (&self.data, &self.dataset) {
+            (Some(f), _) => f.display().to_string(),
+            (_, Some(d)) => d.display().to_string(),
+            _ => "the dataset".into(),
+        }
     }
 }
 

@@ -56,7 +56,7 @@ pub struct CompareArgs {
 pub fn train(args: &TrainArgs) -> Result<()> {
     let mut config = args.config.config_for(None)?;
     let windows = args.data.load(&mut config, &args.config)?;
-    let (trainer, outcome) = run(&config, &windows)?;
+    let (trainer, log, outcome) = run(&config, &windows)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let precision = if args.f16 {
@@ -66,6 +66,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     };
     save_run(
         &trainer,
+        &log,
         &args.out.join("checkpoint.safetensors"),
         &args.out.join("run.json"),
         precision,
@@ -75,7 +76,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
 
 /// Trains one run to the end with a progress bar, printing a line per epoch. A run stopped by
 /// a NaN still returns its trainer (its best epoch so far is kept) together with the error.
-fn run(config: &RunConfig, windows: &Windows) -> Result<(Trainer, Result<()>)> {
+fn run(config: &RunConfig, windows: &Windows) -> Result<(Trainer, RunLog, Result<()>)> {
     let mut trainer = Trainer::new(config, windows, &Device::Cpu, native_clock)?;
     let split = trainer.split();
     println!(
@@ -136,7 +137,19 @@ fn run(config: &RunConfig, windows: &Windows) -> Result<(Trainer, Result<()>)> {
             best.epoch, best.val.mean, best.train_cosine
         );
     }
-    Ok((trainer, outcome))
+    let mut log = trainer.log();
+    if trainer.best_weights().is_some() {
+        trainer.restore_best()?;
+        let r = trainer.retrieval()?;
+        println!(
+            "retrieval of the true next sentence among all {} (best epoch): @1 {:.4}, @10 {:.4}",
+            windows.rows().len() / windows.dim(),
+            r.at_1,
+            r.at_10
+        );
+        log.retrieval = Some(r);
+    }
+    Ok((trainer, log, outcome))
 }
 
 fn epoch_line(m: &EpochMetrics) -> String {
@@ -149,11 +162,11 @@ fn epoch_line(m: &EpochMetrics) -> String {
 /// Writes the best epoch's weights and the run log.
 fn save_run(
     trainer: &Trainer,
+    log: &RunLog,
     checkpoint_path: &Path,
     log_path: &Path,
     precision: Precision,
 ) -> Result<()> {
-    let log = trainer.log();
     std::fs::write(log_path, serde_json::to_string_pretty(&log)?)
         .with_context(|| format!("writing {}", log_path.display()))?;
     println!("run log: {}", log_path.display());
@@ -163,7 +176,7 @@ fn save_run(
                 trainer.config(),
                 trainer.model().dim(),
                 weights,
-                Some(&log),
+                Some(log),
                 precision,
             )?;
             std::fs::write(checkpoint_path, bytes)
@@ -190,7 +203,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         anyhow::bail!(
             "the checkpoint expects {}-D vectors; {} holds {}-D",
             ckpt.dim,
-            args.data.data.display(),
+            args.data.describe(),
             windows.dim()
         );
     }
@@ -227,7 +240,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     for kind in kinds {
         let mut config = args.config.config_for(Some(kind))?;
         let windows = args.data.load(&mut config, &args.config)?;
-        let (trainer, outcome) = run(&config, &windows)?;
+        let (trainer, log, outcome) = run(&config, &windows)?;
         if let Err(e) = outcome {
             eprintln!("{}: {e:#}", kind.display_name());
             failures.push(kind.display_name());
@@ -236,12 +249,13 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             std::fs::create_dir_all(out)?;
             save_run(
                 &trainer,
+                &log,
                 &out.join(format!("{}.safetensors", kind.as_str())),
                 &out.join(format!("{}.json", kind.as_str())),
                 Precision::F32,
             )?;
         }
-        logs.push(trainer.log());
+        logs.push(log);
         println!();
     }
     print!("{}", ranking_table(&logs));
@@ -265,8 +279,17 @@ pub fn ranking_table(logs: &[RunLog]) -> String {
         y.total_cmp(&x)
     });
     let mut out = format!(
-        "{:<4} {:<20} {:>12} {:>13} {:>10} {:>9} {:>10} {:>9}\n",
-        "rank", "model", "params", "best val cos", "best epoch", "s/epoch", "samples/s", "pred sim"
+        "{:<4} {:<20} {:>12} {:>13} {:>10} {:>9} {:>10} {:>9} {:>7} {:>7}\n",
+        "rank",
+        "model",
+        "params",
+        "best val cos",
+        "best epoch",
+        "s/epoch",
+        "samples/s",
+        "pred sim",
+        "R@1",
+        "R@10"
     );
     for (i, log) in rows.iter().enumerate() {
         let n = log.epochs.len().max(1) as f64;
@@ -281,7 +304,7 @@ pub fn ranking_table(logs: &[RunLog]) -> String {
             None => ("-".into(), "-".into(), "-".into()),
         };
         out += &format!(
-            "{:<4} {:<20} {:>12} {:>13} {:>10} {:>9.1} {:>10.0} {:>9}\n",
+            "{:<4} {:<20} {:>12} {:>13} {:>10} {:>9.1} {:>10.0} {:>9} {:>7} {:>7}\n",
             i + 1,
             log.config.model.display_name(),
             group_digits(log.params),
@@ -289,7 +312,13 @@ pub fn ranking_table(logs: &[RunLog]) -> String {
             epoch,
             secs,
             rate,
-            sim
+            sim,
+            log.retrieval
+                .as_ref()
+                .map_or("-".into(), |r| format!("{:.4}", r.at_1)),
+            log.retrieval
+                .as_ref()
+                .map_or("-".into(), |r| format!("{:.4}", r.at_10)),
         );
     }
     if let Some(log) = logs.first() {

@@ -292,7 +292,21 @@ impl Trainer {
             epochs: self.history.clone(),
             best_epoch: self.best.as_ref().map(|(e, _)| *e),
             step_losses: self.step_losses.clone(),
+            retrieval: None,
         }
+    }
+
+    /// Retrieval@1 and @10 of the model's current validation predictions among all rows of
+    /// the data (for a dataset: every sentence).
+    pub fn retrieval(&self) -> Result<crate::metrics::Retrieval, TrainError> {
+        let val = &self.split.val;
+        let pred = self.predict(val)?;
+        let truth: Vec<usize> = (0..val.len()).map(|i| val.target_row(i)).collect();
+        let r = crate::dataset::retrieval_at(val.rows(), val.dim(), &pred, &truth, &[1, 10])?;
+        Ok(crate::metrics::Retrieval {
+            at_1: r[0],
+            at_10: r[1],
+        })
     }
 
     /// The best epoch's weights (the study keeps the best validation epoch).
