@@ -93,3 +93,29 @@ fn checkpoint_round_trip() {
     assert!(model.params().snapshot().unwrap() == weights);
     assert!(checkpoint::load(&bytes[..100]).is_err());
 }
+
+#[wasm_bindgen_test]
+fn dataset_loader_validates_in_the_browser() {
+    use lvm_playground::dataset::Dataset;
+    use lvm_playground::npy::{write, DType};
+    let rows = common::cyclic_stream(12, 8, 7, 2);
+    let manifest = serde_json::json!({
+        "name": "t", "description": "d",
+        "source": {"package": "p", "version": "1", "license": "CC0", "attribution": "a"},
+        "embedding": {"model": "m", "sha256": "0", "pooling": "mean", "max_tokens": 384},
+        "dim": 8, "count": 12, "dtype": "float16",
+        "documents": [{"title": "x", "start": 0, "count": 12}],
+        "build_command": "none"
+    })
+    .to_string();
+    let vectors = write(&[12, 8], &rows, DType::F16);
+    let texts: String = (0..12).map(|i| format!("\"s{i}\"\n")).collect();
+    let d = Dataset::from_bytes(manifest.as_bytes(), &vectors, Some(texts.as_bytes())).unwrap();
+    assert_eq!(d.windows(5).unwrap().len(), 7);
+    assert_eq!(d.nearest(d.vector(3), 1)[0].index % 7, 3);
+    let err =
+        Dataset::from_bytes(manifest.as_bytes(), &vectors[..vectors.len() - 1], None).unwrap_err();
+    assert!(err.to_string().starts_with("vectors.npy: "), "{err}");
+    let err = Dataset::from_bytes(b"{}", &vectors, None).unwrap_err();
+    assert!(err.to_string().starts_with("manifest.json: "), "{err}");
+}

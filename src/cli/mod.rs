@@ -165,14 +165,25 @@ impl DataArgs {
             return Ok(windows);
         }
         let dir = self
-            .dataset
-            .clone()
-            .unwrap_or_else(|| Path::new("datasets").join(&config.dataset));
+            .dataset_dir(config)
+            .expect("a folder when there is no --data");
         let dataset = dataset::load_dir(&dir, false)?;
         config.dataset = dataset.manifest.name.clone();
         dataset
             .windows(config.context)
             .with_context(|| format!("{}", dir.display()))
+    }
+
+    /// The dataset folder these arguments name (`None` for a bare `.npy`).
+    pub fn dataset_dir(&self, config: &RunConfig) -> Option<PathBuf> {
+        match &self.data {
+            Some(_) => None,
+            None => Some(
+                self.dataset
+                    .clone()
+                    .unwrap_or_else(|| Path::new("datasets").join(&config.dataset)),
+            ),
+        }
     }
 
     /// A short description for error messages.

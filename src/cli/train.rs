@@ -33,6 +33,10 @@ pub struct EvalArgs {
     checkpoint: PathBuf,
     #[command(flatten)]
     data: DataArgs,
+    /// Show this many validation windows: context, true next sentence, and the dataset's
+    /// sentences nearest to the prediction (needs a dataset folder with texts).
+    #[arg(long, default_value_t = 0)]
+    examples: usize,
 }
 
 #[derive(Args)]
@@ -222,6 +226,35 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     println!("copy-last           {:.4}", e.baselines.copy_last.mean);
     println!("mean-of-context     {:.4}", e.baselines.mean_context.mean);
     println!("train-mean          {:.4}", e.baselines.train_mean.mean);
+    if args.examples > 0 {
+        let dir = args.data.dataset_dir(&config).ok_or_else(|| {
+            anyhow::anyhow!("--examples needs a dataset folder with texts, not a bare .npy")
+        })?;
+        let dataset = super::dataset::load_dir(&dir, true)?;
+        let texts = dataset
+            .texts
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("{} has no texts.jsonl", dir.display()))?;
+        for k in 0..args.examples.min(split.val.len()) {
+            let i = k * split.val.len() / args.examples;
+            let one = split.val.select(&[i]);
+            let pred = crate::train::predict(&model, &one, &Device::Cpu)?;
+            let target = one.target_row(0);
+            println!("\n-- validation window {i}");
+            for sentence in &texts[target - config.context..target] {
+                println!("   context  {sentence}");
+            }
+            println!("   next     {}", texts[target]);
+            for n in dataset.nearest(&pred, 3) {
+                let mark = if n.index == target {
+                    " (the true next sentence)"
+                } else {
+                    ""
+                };
+                println!("   nearest  {:.3}  {}{mark}", n.cosine, texts[n.index]);
+            }
+        }
+    }
     Ok(())
 }
 
