@@ -416,8 +416,37 @@ fn check(dir: &Path) -> Result<()> {
         m.dim,
         m.dtype
     );
-    let stats = crate::dataset::Statistics::of(&d);
-    println!("{}", serde_json::to_string_pretty(&stats)?);
+    let st = crate::dataset::Statistics::of(&d);
+    println!("mean cosine:");
+    println!(
+        "  consecutive sentences, same document  {:.4}",
+        st.consecutive_same_document
+    );
+    println!(
+        "  consecutive sentences, whole stream   {:.4}",
+        st.consecutive_stream
+    );
+    println!(
+        "  random pairs, different documents     {:.4}",
+        st.random_pairs_different_documents
+    );
+    let line = |b: &crate::metrics::Baselines| {
+        format!(
+            "copy-last {:.4}  mean-of-context {:.4}  train-mean {:.4}",
+            b.copy_last.mean, b.mean_context.mean, b.train_mean.mean
+        )
+    };
+    if let Some(b) = &st.val_baselines {
+        println!("baselines on the study's validation split (context 5, last 10% of windows):");
+        println!("  all {} windows:            {}", st.val_windows, line(b));
+    }
+    if let Some(b) = &st.val_baselines_in_document {
+        println!(
+            "  {} in-document windows:    {}",
+            st.val_windows_in_document,
+            line(b)
+        );
+    }
     Ok(())
 }
 
