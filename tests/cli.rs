@@ -169,7 +169,10 @@ fn dataset_import_train_and_corruption() {
         out.contains("cyc: 120 sentences in 1 documents, 32-D float16"),
         "{out}"
     );
-    assert!(out.contains("consecutive sentences, same document"), "{out}");
+    assert!(
+        out.contains("consecutive sentences, same document"),
+        "{out}"
+    );
 
     let run = dir.join("run");
     let (ok, out) = lvm(&[
