@@ -2,6 +2,8 @@
 //! the reference (tests/fixtures/mpnet/expected.npy, made by scripts/make_mpnet_fixture.py)
 //! with cosine >= 0.9999. Needs the model: scripts/fetch_model.py (run by .ci/run).
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use lvm_playground::embed::{Embedder, MAX_TOKENS};
 use lvm_playground::metrics::cosine;
 use std::path::PathBuf;
