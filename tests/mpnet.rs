@@ -4,23 +4,13 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use lvm_playground::embed::{Embedder, MAX_TOKENS};
+use lvm_playground::embed::{default_model_dir, Embedder, MAX_TOKENS};
 use lvm_playground::metrics::cosine;
 use std::path::PathBuf;
 
-fn model_dir() -> PathBuf {
-    let cache = std::env::var_os("LVM_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/lvm-playground")
-        });
-    cache.join("all-mpnet-base-v2")
-}
-
 #[test]
 fn matches_sentence_transformers() {
-    let dir = model_dir();
+    let dir = default_model_dir();
     assert!(
         dir.join("model.safetensors").exists(),
         "no model in {}: run scripts/fetch_model.py (bash .ci/run does)",

@@ -1,8 +1,7 @@
 //! `lvm bench`: training and inference speed of each model on real windows.
 
-use super::{threads, ConfigArgs, DataArgs};
+use super::{threads, ConfigArgs, DataArgs, ModelList};
 use crate::models::Mode;
-use crate::run::ModelKind;
 use crate::train::{native_clock, Trainer};
 use anyhow::Result;
 use candle_core::Device;
@@ -14,13 +13,8 @@ pub struct BenchArgs {
     config: ConfigArgs,
     #[command(flatten)]
     data: DataArgs,
-    /// Models to measure, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "mlp,lstm,transformer,transformer-infonce"
-    )]
-    models: Vec<String>,
+    #[command(flatten)]
+    models: ModelList,
     /// Timed steps per model (after the warm-up).
     #[arg(long, default_value_t = 20)]
     steps: usize,
@@ -35,10 +29,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         "{:<20} {:>6} {:>14} {:>15} {:>14} {:>15}",
         "model", "batch", "train ms/step", "train samples/s", "infer ms/batch", "infer samples/s"
     );
-    for name in &args.models {
-        let kind: ModelKind = name.parse().map_err(|()| {
-            anyhow::anyhow!("--models: '{name}' is not one of {}", ModelKind::ALLOWED)
-        })?;
+    for kind in args.models.kinds()? {
         let mut config = args.config.config_for(Some(kind))?;
         // Enough epochs that the timed steps never run out.
         config.epochs = 1000;

@@ -3,7 +3,7 @@
 use crate::dataset::{
     Dataset, Document, EmbeddingInfo, Manifest, Source, MANIFEST, TEXTS, VECTORS,
 };
-use crate::embed::{Embedder, MAX_TOKENS, MODEL_SHA256};
+use crate::embed::{default_model_dir, Embedder, MAX_TOKENS, MODEL_SHA256};
 use crate::npy::{self, DType};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -38,17 +38,6 @@ impl ModelArgs {
         }
         Embedder::load(&dir)
     }
-}
-
-/// `$LVM_CACHE/all-mpnet-base-v2`, by default `~/.cache/lvm-playground/all-mpnet-base-v2`.
-pub fn default_model_dir() -> PathBuf {
-    let cache = std::env::var_os("LVM_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/lvm-playground")
-        });
-    cache.join("all-mpnet-base-v2")
 }
 
 #[derive(Args)]

@@ -135,6 +135,30 @@ impl ConfigArgs {
     }
 }
 
+/// Which models a command runs.
+#[derive(Args, Clone)]
+pub struct ModelList {
+    /// Models, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "mlp,lstm,transformer,transformer-infonce"
+    )]
+    models: Vec<String>,
+}
+
+impl ModelList {
+    pub fn kinds(&self) -> Result<Vec<ModelKind>> {
+        self.models
+            .iter()
+            .map(|m| {
+                m.parse::<ModelKind>()
+                    .map_err(|()| anyhow!("--models: '{m}' is not one of {}", ModelKind::ALLOWED))
+            })
+            .collect()
+    }
+}
+
 /// Where the vectors come from: a dataset folder (by default `datasets/<the config's
 /// dataset>`) or a bare `.npy`.
 #[derive(Args, Clone)]

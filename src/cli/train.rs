@@ -1,10 +1,10 @@
 //! `lvm train`, `lvm eval` and `lvm compare`.
 
-use super::{group_digits, threads, ConfigArgs, DataArgs};
+use super::{group_digits, threads, ConfigArgs, DataArgs, ModelList};
 use crate::checkpoint::{self, Precision};
 use crate::data::{Split, Windows};
 use crate::metrics::{EpochMetrics, RunLog};
-use crate::run::{ModelKind, RunConfig};
+use crate::run::RunConfig;
 use crate::train::{evaluate, native_clock, TrainError, Trainer};
 use anyhow::{Context, Result};
 use candle_core::Device;
@@ -45,13 +45,8 @@ pub struct CompareArgs {
     config: ConfigArgs,
     #[command(flatten)]
     data: DataArgs,
-    /// Models to train, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "mlp,lstm,transformer,transformer-infonce"
-    )]
-    models: Vec<String>,
+    #[command(flatten)]
+    models: ModelList,
     /// Folder for each model's run log (`<model>.json`) and checkpoint.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -259,15 +254,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<()> {
-    let kinds = args
-        .models
-        .iter()
-        .map(|m| {
-            m.parse::<ModelKind>().map_err(|()| {
-                anyhow::anyhow!("--models: '{m}' is not one of {}", ModelKind::ALLOWED)
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let kinds = args.models.kinds()?;
     let mut logs: Vec<RunLog> = Vec::new();
     let mut failures = Vec::new();
     for kind in kinds {

@@ -19,6 +19,19 @@ pub const MAX_TOKENS: usize = 384;
 /// The official release's `model.safetensors`.
 pub const MODEL_SHA256: &str = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658";
 
+/// Where scripts/fetch_model.py puts the model: `$LVM_CACHE/all-mpnet-base-v2`, by default
+/// `~/.cache/lvm-playground/all-mpnet-base-v2`.
+pub fn default_model_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let cache = std::env::var_os("LVM_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/lvm-playground")
+        });
+    cache.join("all-mpnet-base-v2")
+}
+
 pub struct Embedder {
     model: MpNet,
     tokenizer: Tokenizer,
