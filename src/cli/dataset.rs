@@ -167,7 +167,22 @@ fn embed_all(embedder: &Embedder, texts: &[&str], batch: usize) -> Result<Vec<f3
         .expect("valid template"),
     );
     let started = crate::train::native_clock();
-    let vectors = embedder.embed(texts, batch, |done| bar.set_position(done as u64))?;
+    // A long build is often run in the background: without a terminal the bar is hidden, so
+    // print a line at every tenth instead.
+    let tenth = texts.len().div_ceil(10).max(1);
+    let mut next_line = tenth;
+    let vectors = embedder.embed(texts, batch, |done| {
+        bar.set_position(done as u64);
+        if bar.is_hidden() && done >= next_line {
+            let secs = crate::train::native_clock() - started;
+            eprintln!(
+                "embedded {done}/{} sentences, {:.1} sentences/s",
+                texts.len(),
+                done as f64 / secs.max(1e-9)
+            );
+            next_line += tenth;
+        }
+    })?;
     bar.finish_and_clear();
     let secs = crate::train::native_clock() - started;
     println!(
