@@ -13,4 +13,5 @@ pub mod models;
 pub mod npy;
 pub mod rng;
 pub mod run;
+pub mod session;
 pub mod train;

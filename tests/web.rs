@@ -119,3 +119,34 @@ fn dataset_loader_validates_in_the_browser() {
     let err = Dataset::from_bytes(b"{}", &vectors, None).unwrap_err();
     assert!(err.to_string().starts_with("manifest.json: "), "{err}");
 }
+
+#[wasm_bindgen_test]
+fn worker_protocol_in_the_browser() {
+    use lvm_playground::session::{Command, Event, RunState, Session};
+    let windows = cyclic_windows(105, 8, 5);
+    let mut cfg = small_config(ModelKind::Lstm);
+    cfg.epochs = 2;
+    let trainer = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+    let (mut s, started) = Session::new(trainer, zero_clock, 3);
+    assert!(matches!(
+        started,
+        Event::Started {
+            total_steps: 12,
+            ..
+        }
+    ));
+    s.command(Command::from_json(r#"{"type":"step"}"#).unwrap());
+    assert_eq!(s.trainer().steps_done(), 1);
+    s.command(Command::from_json(r#"{"type":"run"}"#).unwrap());
+    let mut epochs = 0;
+    while s.state() == RunState::Running {
+        for e in s.work(4) {
+            // Every event crosses postMessage as JSON.
+            assert!(serde_json::to_string(&e)
+                .unwrap()
+                .starts_with(r#"{"type":""#));
+            epochs += usize::from(matches!(e, Event::Epoch { .. }));
+        }
+    }
+    assert_eq!((s.state(), epochs), (RunState::Finished, 2));
+}

@@ -1,0 +1,235 @@
+//! A training run driven by messages: the protocol between the page and a run's worker.
+//!
+//! Plain Rust, so it is tested natively; the browser worker only moves these messages across
+//! `postMessage` as JSON and calls [`Session::work`] between messages, which is what lets the
+//! page pause, resume, single-step and stop a run between any two optimiser steps.
+
+use crate::metrics::{Baselines, EpochMetrics};
+use crate::train::{Clock, TrainError, Trainer};
+use serde::{Deserialize, Serialize};
+
+/// Longest command message accepted (they are a few dozen bytes).
+const MAX_COMMAND_BYTES: usize = 1024;
+
+/// From the page to a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Command {
+    /// Train until paused, stopped or finished.
+    Run,
+    Pause,
+    /// One optimiser step, then pause.
+    Step,
+    /// End the run for good; its best epoch is kept.
+    Stop,
+}
+
+impl Command {
+    /// Parses a JSON command such as `{"type":"pause"}`.
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        if json.len() > MAX_COMMAND_BYTES {
+            return Err(format!(
+                "command of {} bytes; at most {MAX_COMMAND_BYTES}",
+                json.len()
+            ));
+        }
+        // serde's internally tagged unit variants accept stray keys; a command has only "type".
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("not a command ({e})"))?;
+        match value.as_object() {
+            Some(o) if o.len() == 1 => {}
+            _ => {
+                return Err(format!(
+                    "not a command: expected {{\"type\": ...}} and nothing else, got {}",
+                    clip(json)
+                ))
+            }
+        }
+        serde_json::from_value(value).map_err(|e| format!("not a command ({e})"))
+    }
+}
+
+/// At most this much of a bad message is quoted back.
+fn clip(s: &str) -> String {
+    s.chars().take(60).collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+    Paused,
+    Running,
+    /// Stopped by the user before the last epoch.
+    Stopped,
+    Finished,
+    Failed,
+}
+
+impl RunState {
+    fn is_over(self) -> bool {
+        matches!(
+            self,
+            RunState::Stopped | RunState::Finished | RunState::Failed
+        )
+    }
+}
+
+/// From a run to the page.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Event {
+    /// Sent once, before any step.
+    Started {
+        config: String,
+        params: usize,
+        train_windows: usize,
+        val_windows: usize,
+        steps_per_epoch: usize,
+        total_steps: u64,
+        baselines: Baselines,
+    },
+    /// Every few steps while training.
+    Progress {
+        step: u64,
+        epoch: usize,
+        step_in_epoch: usize,
+        steps_per_epoch: usize,
+        loss: f32,
+        samples_per_second: f64,
+    },
+    Epoch {
+        metrics: EpochMetrics,
+        best_epoch: Option<usize>,
+    },
+    State {
+        state: RunState,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+pub struct Session {
+    trainer: Trainer,
+    state: RunState,
+    clock: Clock,
+    /// A progress event every this many steps (and after every single step).
+    report_every: u64,
+    /// Clock and samples at the last progress event, for samples/s.
+    since: (f64, usize),
+    samples: usize,
+}
+
+impl Session {
+    /// A paused session for `trainer`, and the event that describes it.
+    pub fn new(trainer: Trainer, clock: Clock, report_every: u64) -> (Self, Event) {
+        let started = Event::Started {
+            config: trainer.config().to_query(),
+            params: trainer.model().param_count(),
+            train_windows: trainer.split().train.len(),
+            val_windows: trainer.split().val.len(),
+            steps_per_epoch: trainer.steps_per_epoch(),
+            total_steps: trainer.total_steps(),
+            baselines: trainer.baselines().clone(),
+        };
+        let session = Self {
+            trainer,
+            state: RunState::Paused,
+            clock,
+            report_every: report_every.max(1),
+            since: (clock(), 0),
+            samples: 0,
+        };
+        (session, started)
+    }
+
+    pub fn state(&self) -> RunState {
+        self.state
+    }
+
+    pub fn trainer(&self) -> &Trainer {
+        &self.trainer
+    }
+
+    /// Applies a command. A run that is over ignores everything and says so.
+    pub fn command(&mut self, command: Command) -> Vec<Event> {
+        if self.state.is_over() {
+            return vec![Event::State { state: self.state }];
+        }
+        match command {
+            Command::Run => self.set(RunState::Running),
+            Command::Pause => self.set(RunState::Paused),
+            Command::Stop => self.set(RunState::Stopped),
+            Command::Step => {
+                let mut events = self.set(RunState::Paused);
+                events.extend(self.advance(1, true));
+                events
+            }
+        }
+    }
+
+    /// Trains up to `max_steps` steps if running; the worker calls this between messages.
+    pub fn work(&mut self, max_steps: usize) -> Vec<Event> {
+        if self.state != RunState::Running {
+            return Vec::new();
+        }
+        self.advance(max_steps, false)
+    }
+
+    fn set(&mut self, state: RunState) -> Vec<Event> {
+        if self.state == state {
+            return Vec::new();
+        }
+        self.state = state;
+        if state == RunState::Running {
+            self.since = ((self.clock)(), self.samples);
+        }
+        vec![Event::State { state }]
+    }
+
+    fn advance(&mut self, max_steps: usize, report_each: bool) -> Vec<Event> {
+        let mut events = Vec::new();
+        for _ in 0..max_steps {
+            match self.trainer.step() {
+                Ok(r) => {
+                    self.samples += r.batch_size;
+                    if report_each || r.step % self.report_every == 0 || r.epoch_end.is_some() {
+                        let now = (self.clock)();
+                        let (t0, s0) = self.since;
+                        events.push(Event::Progress {
+                            step: r.step,
+                            epoch: r.epoch,
+                            step_in_epoch: r.step_in_epoch,
+                            steps_per_epoch: r.steps_per_epoch,
+                            loss: r.loss,
+                            samples_per_second: (self.samples - s0) as f64 / (now - t0).max(1e-9),
+                        });
+                        self.since = (now, self.samples);
+                    }
+                    if let Some(metrics) = r.epoch_end {
+                        events.push(Event::Epoch {
+                            metrics,
+                            best_epoch: self.trainer.best_epoch().map(|m| m.epoch),
+                        });
+                    }
+                    if self.trainer.is_finished() {
+                        events.extend(self.set(RunState::Finished));
+                        break;
+                    }
+                }
+                Err(TrainError::Finished(_)) => {
+                    events.extend(self.set(RunState::Finished));
+                    break;
+                }
+                Err(e) => {
+                    events.push(Event::Failed {
+                        message: e.to_string(),
+                    });
+                    events.extend(self.set(RunState::Failed));
+                    break;
+                }
+            }
+        }
+        events
+    }
+}

@@ -1,0 +1,152 @@
+//! The worker protocol: commands in, events out, a run paused, stepped, stopped or failed
+//! between any two steps.
+
+mod common;
+
+use candle_core::Device;
+use common::{cyclic_windows, small_config, zero_clock};
+use lvm_playground::run::ModelKind;
+use lvm_playground::session::{Command, Event, RunState, Session};
+use lvm_playground::train::Trainer;
+
+fn session(epochs: usize) -> (Session, Event) {
+    let windows = cyclic_windows(105, 8, 5); // 90 train windows: 6 steps of 16 an epoch
+    let mut cfg = small_config(ModelKind::Mlp);
+    cfg.epochs = epochs;
+    let trainer = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+    Session::new(trainer, zero_clock, 2)
+}
+
+fn steps(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn starts_paused_and_describes_the_run() {
+    let (mut s, started) = session(2);
+    match started {
+        Event::Started {
+            steps_per_epoch,
+            total_steps,
+            train_windows,
+            ..
+        } => {
+            assert_eq!((steps_per_epoch, total_steps, train_windows), (6, 12, 90));
+        }
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(s.state(), RunState::Paused);
+    assert!(s.work(100).is_empty(), "a paused run does not train");
+    assert_eq!(s.trainer().steps_done(), 0);
+}
+
+#[test]
+fn run_pause_step_and_finish() {
+    let (mut s, _) = session(2);
+    assert_eq!(
+        s.command(Command::Run),
+        vec![Event::State {
+            state: RunState::Running
+        }]
+    );
+    let events = s.work(3);
+    assert_eq!(steps(&events), vec![2], "progress every 2 steps");
+    assert_eq!(
+        s.command(Command::Pause),
+        vec![Event::State {
+            state: RunState::Paused
+        }]
+    );
+    assert!(s.work(5).is_empty());
+    let events = s.command(Command::Step);
+    assert_eq!(steps(&events), vec![4], "a single step always reports");
+    assert_eq!(s.trainer().steps_done(), 4);
+    s.command(Command::Run);
+    let events = s.work(100);
+    let epochs: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Epoch { metrics, .. } => Some(metrics.epoch),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(epochs, vec![1, 2]);
+    assert_eq!(
+        events.last(),
+        Some(&Event::State {
+            state: RunState::Finished
+        })
+    );
+    assert_eq!(s.trainer().steps_done(), 12);
+    // Over: commands change nothing.
+    assert_eq!(
+        s.command(Command::Run),
+        vec![Event::State {
+            state: RunState::Finished
+        }]
+    );
+    assert!(s.work(10).is_empty());
+}
+
+#[test]
+fn stop_ends_the_run() {
+    let (mut s, _) = session(3);
+    s.command(Command::Step);
+    assert_eq!(
+        s.command(Command::Stop),
+        vec![Event::State {
+            state: RunState::Stopped
+        }]
+    );
+    assert_eq!(
+        s.command(Command::Step),
+        vec![Event::State {
+            state: RunState::Stopped
+        }]
+    );
+    assert_eq!(s.trainer().steps_done(), 1);
+}
+
+#[test]
+fn a_failing_run_reports_and_stops() {
+    let dim = 8;
+    let mut rows = common::cyclic_stream(40, dim, 7, 3);
+    rows[20 * dim..21 * dim].fill(3.0e38);
+    let windows = lvm_playground::data::Windows::from_stream(rows, dim, 5).unwrap();
+    let mut cfg = small_config(ModelKind::Mlp);
+    cfg.batch = 40;
+    let trainer = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+    let (mut s, _) = Session::new(trainer, zero_clock, 1);
+    s.command(Command::Run);
+    let events = s.work(10);
+    assert!(
+        matches!(&events[0], Event::Failed { message } if message.contains("step 1: the loss is not finite")),
+        "{events:?}"
+    );
+    assert_eq!(s.state(), RunState::Failed);
+}
+
+#[test]
+fn commands_parse_from_json() {
+    assert_eq!(Command::from_json(r#"{"type":"run"}"#), Ok(Command::Run));
+    assert_eq!(Command::from_json(r#"{"type":"step"}"#), Ok(Command::Step));
+    assert!(Command::from_json(r#"{"type":"explode"}"#)
+        .unwrap_err()
+        .starts_with("not a command"));
+    assert!(Command::from_json(r#"{"type":"run","x":1}"#).is_err());
+    assert!(Command::from_json("garbage").is_err());
+    assert!(Command::from_json(&"x".repeat(5000))
+        .unwrap_err()
+        .contains("at most 1024"));
+    let json = serde_json::to_string(&Event::State {
+        state: RunState::Running,
+    })
+    .unwrap();
+    assert_eq!(json, r#"{"type":"state","state":"running"}"#);
+}
