@@ -11,7 +11,7 @@ use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use mpnet::{mean_pool_normalized, MpNet, MpNetConfig};
 use std::path::Path;
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 /// sentence-transformers' `max_seq_length` for all-mpnet-base-v2.
 pub const MAX_TOKENS: usize = 384;
@@ -82,33 +82,37 @@ impl Embedder {
 
     /// Number of tokens each text becomes (with the special tokens, after truncation).
     pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>> {
-        texts
+        Ok(self
+            .encode(texts)?
             .iter()
-            .map(|t| {
-                self.tokenizer
-                    .encode(*t, true)
-                    .map(|e| e.get_ids().len())
-                    .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))
-            })
-            .collect()
+            .map(|e| e.get_ids().len())
+            .collect())
+    }
+
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
+        self.tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))
     }
 
     /// Embeds one batch: row-major `[texts.len(), 768]` unit vectors.
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<f32>> {
-        if texts.is_empty() {
+        let encodings = self.encode(texts)?;
+        self.embed_encodings(&encodings.iter().collect::<Vec<_>>())
+    }
+
+    /// Pads the encodings to the longest and runs the model: `[len, dim]` unit vectors.
+    fn embed_encodings(&self, encodings: &[&Encoding]) -> Result<Vec<f32>> {
+        if encodings.is_empty() {
             return Ok(Vec::new());
         }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
         let t = encodings
             .iter()
             .map(|e| e.get_ids().len())
             .max()
             .unwrap_or(0);
         let (mut ids, mut mask) = (Vec::new(), Vec::new());
-        for e in &encodings {
+        for e in encodings {
             let mut row = e.get_ids().to_vec();
             let mut m = vec![1u32; row.len()];
             row.resize(t, self.pad_id);
@@ -129,15 +133,16 @@ impl Embedder {
         batch: usize,
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<f32>> {
-        let counts = self.token_counts(texts)?;
+        // Tokenised once: the lengths order the batches, the encodings feed the model.
+        let encodings = self.encode(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| counts[i]);
+        order.sort_by_key(|&i| encodings[i].get_ids().len());
         let dim = self.dim;
         let mut out = vec![0f32; texts.len() * dim];
         let mut done = 0;
         for chunk in order.chunks(batch.max(1)) {
-            let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            let vectors = self.embed_batch(&batch_texts)?;
+            let in_batch: Vec<&Encoding> = chunk.iter().map(|&i| &encodings[i]).collect();
+            let vectors = self.embed_encodings(&in_batch)?;
             for (row, &i) in chunk.iter().enumerate() {
                 out[i * dim..(i + 1) * dim].copy_from_slice(&vectors[row * dim..(row + 1) * dim]);
             }
