@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every check the project has, in the order a failure is cheapest to find:
-# formatting, lints (native and wasm32), native tests, then the core on wasm32 in headless
-# Chromium. Needs what `.ci/run` installs (wasm32 target, chromium + chromedriver,
-# wasm-bindgen-cli at Cargo.lock's wasm-bindgen version).
+# formatting, lints (native and wasm32), native tests, the core on wasm32 in headless
+# Chromium, then the page built by Trunk and driven end to end in headless Chromium.
+# Needs what `scripts/setup.sh` installs.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,8 +14,8 @@ cargo fmt --all -- --check
 step "cargo clippy (native, all targets)"
 cargo clippy --all-targets -- -D warnings
 
-step "cargo clippy (wasm32 library and tests)"
-cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
+step "cargo clippy (wasm32 library, page, worker and tests)"
+cargo clippy --target wasm32-unknown-unknown --lib --bins --tests -- -D warnings
 
 step "native tests"
 cargo test
@@ -23,3 +23,13 @@ cargo test
 step "wasm32 tests in headless Chromium"
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
   cargo test --release --target wasm32-unknown-unknown --test web
+
+step "trunk build --release (page + worker into dist/)"
+trunk build --release
+
+step "the library for plain JS pages (pkg/, what wasm-pack builds)"
+cargo build --release --lib --target wasm32-unknown-unknown
+wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/lvm_playground.wasm
+
+step "end-to-end tests of the page in headless Chromium"
+npm run e2e

@@ -42,14 +42,19 @@ pub struct Windows {
 
 impl Windows {
     /// Every window of a chunk stream `[rows, dim]`: `rows - context` of them.
-    pub fn from_stream(rows: Vec<f32>, dim: usize, context: usize) -> Result<Self, DataError> {
+    pub fn from_stream(
+        rows: impl Into<Arc<[f32]>>,
+        dim: usize,
+        context: usize,
+    ) -> Result<Self, DataError> {
+        let rows: Arc<[f32]> = rows.into();
         let n = rows.len().checked_div(dim).unwrap_or(0);
         if n <= context {
             return Err(DataError::TooShort { rows: n, context });
         }
         check_rows(&rows, dim)?;
         Ok(Self {
-            rows: rows.into(),
+            rows,
             dim,
             context,
             starts: (0..n - context).collect(),

@@ -86,8 +86,8 @@ fn err(file: &'static str, message: impl Into<String>) -> DatasetError {
 #[derive(Clone, Debug)]
 pub struct Dataset {
     pub manifest: Manifest,
-    /// Row-major `[count, dim]` unit vectors.
-    pub vectors: Vec<f32>,
+    /// Row-major `[count, dim]` unit vectors, shared with the windows made from them.
+    pub vectors: std::sync::Arc<[f32]>,
     /// One per vector, when loaded.
     pub texts: Option<Vec<String>>,
 }
@@ -188,13 +188,13 @@ impl Dataset {
         };
         Ok(Self {
             manifest,
-            vectors: array.data,
+            vectors: array.data.into(),
             texts,
         })
     }
 
     /// Every window of `context` sentences and the next, sliding over the whole stream (windows
-    /// cross document boundaries, as in the study).
+    /// cross document boundaries, as in the study). The windows share the vectors.
     pub fn windows(&self, context: usize) -> Result<Windows, DataError> {
         Windows::from_stream(self.vectors.clone(), self.manifest.dim, context)
     }
@@ -285,7 +285,7 @@ impl Statistics {
     }
 }
 
-fn parse_texts(bytes: &[u8], count: usize) -> Result<Vec<String>, DatasetError> {
+pub fn parse_texts(bytes: &[u8], count: usize) -> Result<Vec<String>, DatasetError> {
     let text = std::str::from_utf8(bytes).map_err(|e| err(TEXTS, format!("not UTF-8: {e}")))?;
     let mut out = Vec::with_capacity(count);
     for (i, line) in text.lines().enumerate() {
@@ -310,7 +310,7 @@ fn parse_texts(bytes: &[u8], count: usize) -> Result<Vec<String>, DatasetError> 
 }
 
 /// One search result.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Neighbour {
     pub index: usize,
     pub cosine: f32,

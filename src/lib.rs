@@ -11,7 +11,10 @@ pub mod embed;
 pub mod metrics;
 pub mod models;
 pub mod npy;
+pub mod playground;
 pub mod rng;
 pub mod run;
 pub mod session;
 pub mod train;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -154,6 +154,28 @@ pub struct Retrieval {
 }
 
 impl RunLog {
+    /// One row per epoch, for a spreadsheet.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "model,epoch,train_loss,train_cosine,val_cosine,prediction_similarity,seconds,samples_per_second,best\n",
+        );
+        for e in &self.epochs {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{:.3},{:.1},{}\n",
+                self.config.model,
+                e.epoch,
+                e.train_loss,
+                e.train_cosine,
+                e.val.mean,
+                e.prediction_similarity,
+                e.seconds,
+                e.samples_per_second,
+                Some(e.epoch) == self.best_epoch
+            ));
+        }
+        out
+    }
+
     /// The best epoch's metrics.
     pub fn best(&self) -> Option<&EpochMetrics> {
         self.epochs.get(self.best_epoch?.checked_sub(1)?)

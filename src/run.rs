@@ -306,6 +306,32 @@ impl RunConfig {
         (config, errors)
     }
 
+    /// Every key, in the order `to_query` writes them, with the values it takes.
+    pub fn keys() -> impl Iterator<Item = (&'static str, FieldKind)> {
+        FIELDS.iter().map(|f| (f.key, f.kind))
+    }
+
+    /// The value of one key as the query string writes it.
+    pub fn get(&self, key: &str) -> Option<String> {
+        FIELDS.iter().find(|f| f.key == key).map(|f| (f.get)(self))
+    }
+
+    /// Sets one key from its query-string form; on error the config is unchanged. Changing
+    /// `model` keeps the other values (use [`RunConfig::for_model`] for its defaults).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let field = FIELDS
+            .iter()
+            .find(|f| f.key == key)
+            .ok_or_else(|| ConfigError::new(key, "is not a known parameter".to_string()))?;
+        let mut next = self.clone();
+        (field.set)(&mut next, value).map_err(|m| ConfigError::new(key, m))?;
+        if let Some(err) = next.cross_check().into_iter().next() {
+            return Err(err);
+        }
+        *self = next;
+        Ok(())
+    }
+
     /// Checks every field's range and the constraints between fields.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for field in FIELDS {
@@ -353,7 +379,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(key: &str, message: String) -> Self {
+    pub fn new(key: &str, message: String) -> Self {
         Self {
             key: key.chars().take(64).collect(),
             message,
@@ -366,8 +392,26 @@ type Setter = fn(&mut RunConfig, &str) -> Result<(), String>;
 
 struct Field {
     key: &'static str,
+    kind: FieldKind,
     get: Getter,
     set: Setter,
+}
+
+/// What values a key takes, so a form can offer the right input for it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FieldKind {
+    Integer {
+        lo: u64,
+        hi: u64,
+    },
+    Number {
+        lo: f64,
+        hi: f64,
+    },
+    Bool,
+    /// One of these names (comma-separated).
+    Choice(&'static str),
+    Text,
 }
 
 fn parse_usize(v: &str, lo: usize, hi: usize) -> Result<usize, String> {
@@ -426,6 +470,7 @@ macro_rules! field {
     ($key:literal, $name:ident, usize, $lo:expr, $hi:expr) => {
         Field {
             key: $key,
+            kind: FieldKind::Integer { lo: $lo, hi: $hi },
             get: |c| c.$name.to_string(),
             set: |c, v| {
                 c.$name = parse_usize(v, $lo, $hi)?;
@@ -436,6 +481,7 @@ macro_rules! field {
     ($key:literal, $name:ident, f64, $lo:expr, $hi:expr) => {
         Field {
             key: $key,
+            kind: FieldKind::Number { lo: $lo, hi: $hi },
             get: |c| c.$name.to_string(),
             set: |c, v| {
                 c.$name = parse_f64(v, $lo, $hi)?;
@@ -446,6 +492,7 @@ macro_rules! field {
     ($key:literal, $name:ident, bool) => {
         Field {
             key: $key,
+            kind: FieldKind::Bool,
             get: |c| c.$name.to_string(),
             set: |c, v| {
                 c.$name = parse_bool(v)?;
@@ -456,6 +503,7 @@ macro_rules! field {
     ($key:literal, $name:ident, enum $ty:ty) => {
         Field {
             key: $key,
+            kind: FieldKind::Choice(<$ty>::ALLOWED),
             get: |c| c.$name.as_str().to_string(),
             set: |c, v| {
                 c.$name = parse_enum::<$ty>(v, <$ty>::ALLOWED)?;
@@ -469,6 +517,7 @@ macro_rules! field {
 const FIELDS: &[Field] = &[
     Field {
         key: "dataset",
+        kind: FieldKind::Text,
         get: |c| c.dataset.clone(),
         set: |c, v| {
             c.dataset = parse_dataset(v)?;
@@ -496,6 +545,10 @@ const FIELDS: &[Field] = &[
     field!("epochs", epochs, usize, 1, 1000),
     Field {
         key: "seed",
+        kind: FieldKind::Integer {
+            lo: 0,
+            hi: u64::MAX,
+        },
         get: |c| c.seed.to_string(),
         set: |c, v| {
             c.seed = v
@@ -509,7 +562,7 @@ const FIELDS: &[Field] = &[
 ];
 
 /// Decodes `%XX` escapes and `+` (space); `None` for a bad escape or invalid UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
+pub fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -4,9 +4,18 @@
 //! `postMessage` as JSON and calls [`Session::work`] between messages, which is what lets the
 //! page pause, resume, single-step and stop a run between any two optimiser steps.
 
-use crate::metrics::{Baselines, EpochMetrics};
-use crate::train::{Clock, TrainError, Trainer};
+use crate::checkpoint::{self, Checkpoint, Precision};
+use crate::data::{Split, Windows};
+use crate::dataset::{nearest, Neighbour};
+use crate::metrics::{Baselines, CosineSummary, EpochMetrics, RunLog};
+use crate::models::Model;
+use crate::train::{evaluate, predict, Clock, TrainError, Trainer};
+use candle_core::Device;
 use serde::{Deserialize, Serialize};
+
+/// Validation windows shown as examples, and nearest sentences listed for each prediction.
+pub const EXAMPLES: usize = 3;
+pub const NEIGHBOURS: usize = 3;
 
 /// Longest command message accepted (they are a few dozen bytes).
 const MAX_COMMAND_BYTES: usize = 1024;
@@ -75,7 +84,7 @@ impl RunState {
 }
 
 /// From a run to the page.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Event {
     /// Sent once, before any step.
@@ -101,12 +110,115 @@ pub enum Event {
         metrics: EpochMetrics,
         best_epoch: Option<usize>,
     },
+    /// After every epoch (and for loaded weights): what the model predicts for a few
+    /// validation windows.
+    Examples {
+        examples: Vec<Example>,
+    },
+    /// Weights loaded from a checkpoint, evaluated on their own run's validation windows.
+    Pretrained {
+        config: String,
+        params: usize,
+        val_windows: usize,
+        val: CosineSummary,
+        prediction_similarity: f32,
+        baselines: Baselines,
+        /// The run log stored with the weights: how they were trained.
+        log: Option<Box<RunLog>>,
+    },
     State {
         state: RunState,
     },
     Failed {
         message: String,
     },
+}
+
+/// One validation window and a model's prediction for it, as row indices of the dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    /// The context sentences, oldest first.
+    pub context: Vec<usize>,
+    /// The true next sentence.
+    pub target: usize,
+    /// Cosine of the prediction with the true next sentence.
+    pub cosine: f32,
+    /// The dataset sentences nearest the prediction, best first.
+    pub nearest: Vec<Neighbour>,
+}
+
+/// Which validation windows serve as examples: evenly spread, the same for every model.
+pub fn example_windows(val_len: usize) -> Vec<usize> {
+    (0..EXAMPLES.min(val_len))
+        .map(|k| (2 * k + 1) * val_len / (2 * EXAMPLES))
+        .collect()
+}
+
+/// The model's predictions for the example windows of `val`.
+pub fn examples(model: &Model, val: &Windows, device: &Device) -> Result<Vec<Example>, TrainError> {
+    let picks = example_windows(val.len());
+    let windows = val.select(&picks);
+    let pred = predict(model, &windows, device)?;
+    let dim = val.dim();
+    Ok(pred
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, p)| {
+            let target = windows.target_row(i);
+            Example {
+                context: (target - windows.context()..target).collect(),
+                target,
+                cosine: crate::metrics::cosine(p, windows.target_of(i)),
+                nearest: nearest(windows.rows(), dim, p, NEIGHBOURS),
+            }
+        })
+        .collect())
+}
+
+/// A run's results in the three forms the page exports.
+pub struct Export {
+    /// safetensors (float32), best epoch's weights, config and log in the metadata.
+    pub weights: Vec<u8>,
+    pub log_json: String,
+    pub log_csv: String,
+}
+
+/// Loads a checkpoint and evaluates it on its own run's split of `all` (windows of its context
+/// length over the dataset it names): the events the page shows for "Load pretrained".
+pub fn evaluate_checkpoint(ckpt: Checkpoint, all: &Windows) -> Result<Vec<Event>, String> {
+    if ckpt.dim != all.dim() {
+        return Err(format!(
+            "the weights read {}-D vectors; this dataset has {}-D vectors",
+            ckpt.dim,
+            all.dim()
+        ));
+    }
+    if ckpt.config.context != all.context() {
+        return Err(format!(
+            "the weights read {} sentences of context; the windows given have {}",
+            ckpt.config.context,
+            all.context()
+        ));
+    }
+    let config = ckpt.config.clone();
+    let log = ckpt.log.clone().map(Box::new);
+    let device = Device::Cpu;
+    let model = ckpt.into_model(&device).map_err(|e| e.to_string())?;
+    let split = Split::new(all, &config).map_err(|e| e.to_string())?;
+    let eval = evaluate(&model, &split, &device).map_err(|e| e.to_string())?;
+    let examples = examples(&model, &split.val, &device).map_err(|e| e.to_string())?;
+    Ok(vec![
+        Event::Pretrained {
+            config: config.to_query(),
+            params: model.param_count(),
+            val_windows: split.val.len(),
+            val: eval.val,
+            prediction_similarity: eval.prediction_similarity,
+            baselines: eval.baselines,
+            log,
+        },
+        Event::Examples { examples },
+    ])
 }
 
 pub struct Session {
@@ -149,6 +261,34 @@ impl Session {
 
     pub fn trainer(&self) -> &Trainer {
         &self.trainer
+    }
+
+    /// The run so far: the best epoch's weights (the current ones before the first epoch
+    /// ends), and the log as JSON and CSV.
+    pub fn export(&self) -> Result<Export, TrainError> {
+        let model = self.trainer.model();
+        let current;
+        let weights = match self.trainer.best_weights() {
+            Some(best) => best,
+            None => {
+                current = model.params().snapshot()?;
+                &current
+            }
+        };
+        let log = self.trainer.log();
+        let bytes = checkpoint::save(
+            self.trainer.config(),
+            model.dim(),
+            weights,
+            Some(&log),
+            Precision::F32,
+        )
+        .map_err(|e| TrainError::Candle(candle_core::Error::Msg(e.to_string())))?;
+        Ok(Export {
+            weights: bytes,
+            log_json: serde_json::to_string_pretty(&log).unwrap_or_default(),
+            log_csv: log.to_csv(),
+        })
     }
 
     /// Applies a command. A run that is over ignores everything and says so.
@@ -211,6 +351,16 @@ impl Session {
                             metrics,
                             best_epoch: self.trainer.best_epoch().map(|m| m.epoch),
                         });
+                        match examples(
+                            self.trainer.model(),
+                            &self.trainer.split().val,
+                            &Device::Cpu,
+                        ) {
+                            Ok(examples) => events.push(Event::Examples { examples }),
+                            Err(e) => events.push(Event::Failed {
+                                message: e.to_string(),
+                            }),
+                        }
                     }
                     if self.trainer.is_finished() {
                         events.extend(self.set(RunState::Finished));

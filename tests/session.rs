@@ -150,3 +150,52 @@ fn commands_parse_from_json() {
     .unwrap();
     assert_eq!(json, r#"{"type":"state","state":"running"}"#);
 }
+
+#[test]
+fn every_epoch_shows_examples_and_the_export_reloads() {
+    use lvm_playground::checkpoint;
+    use lvm_playground::metrics::RunLog;
+    use lvm_playground::session::{evaluate_checkpoint, NEIGHBOURS};
+
+    let (mut s, _) = session(2);
+    s.command(Command::Run);
+    let events = s.work(100);
+    let examples: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Examples { examples } => Some(examples.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(examples.len(), 2, "one set per epoch");
+    for e in &examples[1] {
+        assert_eq!(e.context, (e.target - 5..e.target).collect::<Vec<_>>());
+        assert_eq!(e.nearest.len(), NEIGHBOURS);
+        assert!(e.nearest.windows(2).all(|w| w[0].cosine >= w[1].cosine));
+        // The true next sentence is one of the rows searched, so the best hit is at least as close.
+        assert!(e.nearest[0].cosine >= e.cosine - 1e-6);
+    }
+
+    let export = s.export().unwrap();
+    let log: RunLog = serde_json::from_str(&export.log_json).unwrap();
+    assert_eq!(log.epochs.len(), 2);
+    assert_eq!(export.log_csv.lines().count(), 3);
+    assert!(export.log_csv.starts_with("model,epoch,"));
+    let ckpt = checkpoint::load(&export.weights).unwrap();
+    assert_eq!(ckpt.log.as_ref().unwrap(), &log);
+
+    // The exported (best) weights, loaded and evaluated, give the best epoch's val cosine.
+    let events = evaluate_checkpoint(ckpt, &cyclic_windows(105, 8, 5)).unwrap();
+    match &events[0] {
+        Event::Pretrained { val, log: Some(l), .. } => {
+            let best = l.best().unwrap().val.mean;
+            assert!((val.mean - best).abs() < 1e-6, "{} vs {best}", val.mean);
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(matches!(&events[1], Event::Examples { examples } if examples.len() == 3));
+    for e in &events {
+        let back: Event = serde_json::from_str(&serde_json::to_string(e).unwrap()).unwrap();
+        assert_eq!(&back, e);
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building, serving and testing the playground need on a fresh machine; each
+# step is skipped when already done. `--serve` installs only what `./serve.sh` needs.
+#   Rust: the wasm32 target, rustfmt and clippy
+#   wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version (no --locked: a locked
+#     dependency of the CLI is missing from the registry; see shared/TOOLCHAIN.md)
+#   Trunk 0.21.14 (0.22 needs a newer rustc)
+#   for tests: Debian chromium + chromium-driver, Node.js, and npm's playwright-core
+set -euo pipefail
+cd "$(dirname "$0")/.."
+serve_only=false
+[[ "${1:-}" == "--serve" ]] && serve_only=true
+
+rustup target add wasm32-unknown-unknown
+$serve_only || rustup component add rustfmt clippy
+
+wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -qF "$wb_version"; then
+  cargo install wasm-bindgen-cli --version "$wb_version"
+fi
+if ! trunk --version 2>/dev/null | grep -qF "0.21.14"; then
+  cargo install trunk --version 0.21.14 --locked
+fi
+$serve_only && exit 0
+
+apt_packages=()
+command -v chromium >/dev/null || apt_packages+=(chromium)
+command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
+command -v npm >/dev/null || apt_packages+=(nodejs npm)
+if ((${#apt_packages[@]})); then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+npm ci --no-audit --no-fund

@@ -1,0 +1,135 @@
+//! Downloads with progress, kept in the Cache API so a dataset is fetched once per browser.
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, ReadableStreamDefaultReader, Response};
+
+const CACHE: &str = "lvm-playground-v1";
+
+/// Largest file the page downloads (a dataset's vectors are about 45 MB).
+const MAX_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
+
+async fn cache() -> Option<Cache> {
+    // No Cache API (e.g. a non-secure origin) just means no caching.
+    let storage = super::dom::window().caches().ok()?;
+    JsFuture::from(storage.open(CACHE))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// Fetches `url` (from the cache when it is there), calling `progress(loaded, total)` as bytes
+/// arrive. A failed or truncated download is an error that names the file; it is not cached.
+pub async fn fetch_cached(
+    url: &str,
+    progress: &dyn Fn(f64, Option<f64>),
+) -> Result<Uint8Array, String> {
+    let cache = cache().await;
+    if let Some(cache) = &cache {
+        if let Ok(hit) = JsFuture::from(cache.match_with_str(url)).await {
+            if let Ok(response) = hit.dyn_into::<Response>() {
+                if let Ok(bytes) = read_body(url, &response, progress).await {
+                    return Ok(bytes);
+                }
+            }
+        }
+    }
+    let response: Response = JsFuture::from(super::dom::window().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not download {url}: {}", describe(&e)))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!(
+            "could not download {url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let bytes = read_body(url, &response, progress).await?;
+    if let Some(cache) = &cache {
+        if let Ok(copy) = Response::new_with_opt_buffer_source(Some(&bytes)) {
+            let _ = JsFuture::from(cache.put_with_str(url, &copy)).await;
+        }
+    }
+    Ok(bytes)
+}
+
+/// Drops `url` from the cache (after its contents turned out to be corrupt).
+pub async fn evict(url: &str) {
+    if let Some(cache) = cache().await {
+        let _ = JsFuture::from(cache.delete_with_str(url)).await;
+    }
+}
+
+async fn read_body(
+    url: &str,
+    response: &Response,
+    progress: &dyn Fn(f64, Option<f64>),
+) -> Result<Uint8Array, String> {
+    let headers = response.headers();
+    // A compressed response's length is not the length of the bytes we read.
+    let encoded = headers.get("content-encoding").ok().flatten().is_some();
+    let total = headers
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|_| !encoded);
+    if total.is_some_and(|t| t > MAX_BYTES) {
+        return Err(format!("{url} is larger than {MAX_BYTES} bytes"));
+    }
+    let body = response
+        .body()
+        .ok_or_else(|| format!("{url}: empty response"))?;
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut chunks: Vec<Uint8Array> = Vec::new();
+    let mut loaded = 0.0;
+    progress(0.0, total);
+    loop {
+        let result = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("download of {url} broke off: {}", describe(&e)))?;
+        let done = Reflect::get(&result, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let chunk: Uint8Array = Reflect::get(&result, &"value".into())
+            .map_err(|_| format!("{url}: unreadable chunk"))?
+            .unchecked_into();
+        loaded += chunk.length() as f64;
+        if loaded > MAX_BYTES {
+            return Err(format!("{url} is larger than {MAX_BYTES} bytes"));
+        }
+        chunks.push(chunk);
+        progress(loaded, total);
+    }
+    if let Some(total) = total {
+        if loaded != total {
+            return Err(format!(
+                "download of {url} is truncated: {loaded} of {total} bytes"
+            ));
+        }
+    }
+    let out = Uint8Array::new_with_length(loaded as u32);
+    let mut at = 0;
+    for c in chunks {
+        out.set(&c, at);
+        at += c.length();
+    }
+    Ok(out)
+}
+
+pub fn describe(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}

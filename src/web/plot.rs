@@ -1,0 +1,175 @@
+//! The page's plots, drawn on canvases: cosine per epoch for every run with the baselines as
+//! horizontal lines, and each model's histogram of per-window validation cosines.
+
+use crate::metrics::Histogram;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+pub struct Series<'a> {
+    pub color: &'a str,
+    pub dashed: bool,
+    /// (epoch, cosine)
+    pub points: Vec<(f64, f64)>,
+}
+
+pub struct Level<'a> {
+    pub label: &'a str,
+    pub value: f64,
+}
+
+const FONT: &str = "12px system-ui, sans-serif";
+const AXIS: &str = "#555";
+const GRID: &str = "#e4e4e4";
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok()??.dyn_into().ok()
+}
+
+fn dash(ctx: &CanvasRenderingContext2d, on: bool) {
+    let pattern = if on {
+        js_sys::Array::of2(&6.into(), &4.into())
+    } else {
+        js_sys::Array::new()
+    };
+    let _ = ctx.set_line_dash(&pattern);
+}
+
+/// A y range that holds every value, padded and rounded to 0.05.
+fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let lo = ((lo - 0.02) / 0.05).floor() * 0.05;
+    let hi = ((hi + 0.02) / 0.05).ceil() * 0.05;
+    (lo.max(-1.0), hi.min(1.0).max(lo + 0.05))
+}
+
+/// Cosine against epoch: one line per series, the levels dashed across the whole width.
+pub fn curves(canvas: &HtmlCanvasElement, epochs: usize, series: &[Series], levels: &[Level]) {
+    let Some(ctx) = context(canvas) else { return };
+    let (w, h) = (canvas.width() as f64, canvas.height() as f64);
+    let (left, right, top, bottom) = (52.0, 170.0, 14.0, 34.0);
+    ctx.clear_rect(0.0, 0.0, w, h);
+    ctx.set_font(FONT);
+    let (lo, hi) = y_range(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .chain(levels.iter().map(|l| l.value)),
+    );
+    let epochs = epochs.max(1) as f64;
+    let x = |e: f64| left + (w - left - right) * e / epochs;
+    let y = |v: f64| top + (h - top - bottom) * (hi - v) / (hi - lo);
+
+    // Grid and axes.
+    ctx.set_line_width(1.0);
+    dash(&ctx, false);
+    let step = if hi - lo > 0.6 { 0.1 } else { 0.05 };
+    let mut v = lo;
+    while v <= hi + 1e-9 {
+        ctx.set_stroke_style_str(GRID);
+        ctx.begin_path();
+        ctx.move_to(left, y(v));
+        ctx.line_to(w - right, y(v));
+        ctx.stroke();
+        ctx.set_fill_style_str(AXIS);
+        let _ = ctx.fill_text(&format!("{v:.2}"), 8.0, y(v) + 4.0);
+        v += step;
+    }
+    let every = (epochs / 10.0).ceil().max(1.0) as usize;
+    for e in (0..=epochs as usize).step_by(every) {
+        let _ = ctx.fill_text(&e.to_string(), x(e as f64) - 4.0, h - bottom + 16.0);
+    }
+    let _ = ctx.fill_text("epoch", (w - right) / 2.0, h - 4.0);
+
+    // Baselines.
+    for l in levels {
+        ctx.set_stroke_style_str("#888");
+        dash(&ctx, true);
+        ctx.begin_path();
+        ctx.move_to(left, y(l.value));
+        ctx.line_to(w - right, y(l.value));
+        ctx.stroke();
+        ctx.set_fill_style_str("#666");
+        let _ = ctx.fill_text(
+            &format!("{} {:.3}", l.label, l.value),
+            w - right + 6.0,
+            y(l.value) + 4.0,
+        );
+    }
+
+    // Runs.
+    ctx.set_line_width(2.0);
+    // The legend is HTML beside the canvas (see the page), so labels stay selectable.
+    for s in series {
+        ctx.set_stroke_style_str(s.color);
+        ctx.set_fill_style_str(s.color);
+        dash(&ctx, s.dashed);
+        ctx.begin_path();
+        for (k, &(e, v)) in s.points.iter().enumerate() {
+            if k == 0 {
+                ctx.move_to(x(e), y(v));
+            } else {
+                ctx.line_to(x(e), y(v));
+            }
+        }
+        ctx.stroke();
+        for &(e, v) in &s.points {
+            ctx.fill_rect(x(e) - 2.0, y(v) - 2.0, 4.0, 4.0);
+        }
+    }
+    dash(&ctx, false);
+}
+
+/// A histogram of per-window cosines on [-1, 1]: the model's bars over the copy-last
+/// baseline's outline.
+pub fn histogram(
+    canvas: &HtmlCanvasElement,
+    model: &Histogram,
+    baseline: Option<&Histogram>,
+    color: &str,
+) {
+    let Some(ctx) = context(canvas) else { return };
+    let (w, h) = (canvas.width() as f64, canvas.height() as f64);
+    let bottom = 16.0;
+    ctx.clear_rect(0.0, 0.0, w, h);
+    let total = |hist: &Histogram| hist.counts.iter().sum::<u32>().max(1) as f64;
+    let peak = model
+        .counts
+        .iter()
+        .map(|&c| c as f64 / total(model))
+        .chain(
+            baseline
+                .into_iter()
+                .flat_map(|b| b.counts.iter().map(move |&c| c as f64 / total(b))),
+        )
+        .fold(1e-9, f64::max);
+    let bins = model.counts.len().max(1) as f64;
+    let bw = w / bins;
+    ctx.set_fill_style_str(color);
+    for (i, &c) in model.counts.iter().enumerate() {
+        let bh = (h - bottom) * (c as f64 / total(model)) / peak;
+        ctx.fill_rect(i as f64 * bw + 0.5, h - bottom - bh, bw - 1.0, bh);
+    }
+    if let Some(b) = baseline {
+        ctx.set_stroke_style_str("#333");
+        ctx.set_line_width(1.0);
+        ctx.begin_path();
+        for (i, &c) in b.counts.iter().enumerate() {
+            let y = h - bottom - (h - bottom) * (c as f64 / total(b)) / peak;
+            ctx.move_to(i as f64 * bw, y);
+            ctx.line_to((i + 1) as f64 * bw, y);
+        }
+        ctx.stroke();
+    }
+    ctx.set_font("11px system-ui, sans-serif");
+    ctx.set_fill_style_str(AXIS);
+    let _ = ctx.fill_text(&format!("{:.0}", model.lo), 0.0, h - 3.0);
+    let _ = ctx.fill_text("0", w / 2.0 - 3.0, h - 3.0);
+    let _ = ctx.fill_text(&format!("{:.0}", model.hi), w - 8.0, h - 3.0);
+}

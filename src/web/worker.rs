@@ -1,0 +1,168 @@
+//! The training worker: one run per dedicated Web Worker, so runs train on separate cores and
+//! the page stays responsive.
+//!
+//! Messages in: `{type: "init", config, manifest, vectors}` (a run's query string and the
+//! dataset's bytes), `{type: "pretrained", checkpoint, manifest, vectors}`, `{type: "export"}`,
+//! and the session's JSON commands as strings. Messages out: the session's events as JSON
+//! strings, and `{type: "export", weights, json, csv}`. The worker trains one step at a time
+//! and yields to its event loop between steps, which is what lets a pause or stop land
+//! between any two steps.
+
+use super::api::{pretrained_events, Run};
+use crate::dataset::Dataset;
+use crate::run::RunConfig;
+use crate::session::{Command, Event};
+use js_sys::{Object, Reflect, Uint8Array};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
+
+thread_local! {
+    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
+    static LOOPING: RefCell<bool> = const { RefCell::new(false) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(event: &Event) {
+    if let Ok(json) = serde_json::to_string(event) {
+        let _ = scope().post_message(&JsValue::from_str(&json));
+    }
+}
+
+fn fail(message: String) {
+    post(&Event::Failed { message });
+}
+
+/// Installs the message handler, then says "ready": messages sent before `onmessage` is set
+/// would be lost.
+pub fn start() {
+    // A panic aborts the module; tell the page why before that happens.
+    std::panic::set_hook(Box::new(|info| {
+        fail(format!("the worker crashed: {info}"));
+    }));
+    let handler = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| on_message(e.data()));
+    scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    handler.forget();
+    let _ = scope().post_message(&JsValue::from_str(r#"{"type":"ready"}"#));
+}
+
+fn bytes(msg: &JsValue, key: &str) -> Result<Vec<u8>, String> {
+    let value = Reflect::get(msg, &JsValue::from_str(key)).map_err(|_| format!("no '{key}'"))?;
+    value
+        .dyn_into::<Uint8Array>()
+        .map(|a| a.to_vec())
+        .map_err(|_| format!("'{key}' is not a Uint8Array"))
+}
+
+fn string(msg: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(msg, &JsValue::from_str(key)).ok()?.as_string()
+}
+
+fn on_message(msg: JsValue) {
+    if let Some(json) = msg.as_string() {
+        match Command::from_json(&json) {
+            Ok(command) => on_command(command),
+            Err(e) => fail(e),
+        }
+        return;
+    }
+    let result = match string(&msg, "type").as_deref() {
+        Some("init") => init(&msg),
+        Some("pretrained") => pretrained(&msg),
+        Some("export") => export(),
+        other => Err(format!("unknown message type {other:?}")),
+    };
+    if let Err(e) = result {
+        fail(e);
+    }
+}
+
+fn dataset(msg: &JsValue) -> Result<Dataset, String> {
+    Dataset::from_bytes(&bytes(msg, "manifest")?, &bytes(msg, "vectors")?, None)
+        .map_err(|e| format!("the dataset download is corrupt: {e}"))
+}
+
+fn init(msg: &JsValue) -> Result<(), String> {
+    let query = string(msg, "config").ok_or("no 'config'")?;
+    let cfg = RunConfig::from_query(&query).map_err(|e| e.to_string())?;
+    let run = Run::on(&cfg, &dataset(msg)?)?;
+    post(run.started_event());
+    RUN.with(|r| *r.borrow_mut() = Some(run));
+    Ok(())
+}
+
+fn pretrained(msg: &JsValue) -> Result<(), String> {
+    let events = pretrained_events(&bytes(msg, "checkpoint")?, &dataset(msg)?)
+        .map_err(|e| format!("the pretrained weights cannot be used: {e}"))?;
+    events.iter().for_each(post);
+    Ok(())
+}
+
+fn export() -> Result<(), String> {
+    let export = RUN.with(|r| match r.borrow().as_ref() {
+        Some(run) => run.export_all(),
+        None => Err("no run to export yet".into()),
+    })?;
+    let out = Object::new();
+    let set = |k: &str, v: &JsValue| Reflect::set(&out, &JsValue::from_str(k), v);
+    let ok = set("type", &"export".into()).is_ok()
+        && set("weights", &Uint8Array::from(&export.weights[..])).is_ok()
+        && set("json", &export.log_json.into()).is_ok()
+        && set("csv", &export.log_csv.into()).is_ok();
+    if !ok {
+        return Err("could not build the export message".into());
+    }
+    scope()
+        .post_message(&out)
+        .map_err(|_| "could not send the export".to_string())
+}
+
+fn on_command(command: Command) {
+    let events = RUN.with(|r| {
+        r.borrow_mut()
+            .as_mut()
+            .map(|run| run.session_mut().command(command))
+    });
+    match events {
+        Some(events) => events.iter().for_each(post),
+        None => fail("no run yet: send 'init' first".into()),
+    }
+    let looping = LOOPING.with(|l| *l.borrow());
+    if !looping && RUN.with(|r| r.borrow().as_ref().is_some_and(Run::is_running)) {
+        LOOPING.with(|l| *l.borrow_mut() = true);
+        wasm_bindgen_futures::spawn_local(train_loop());
+    }
+}
+
+/// One step, then a turn of the event loop so commands get through, until the run stops.
+async fn train_loop() {
+    loop {
+        let events = RUN.with(|r| {
+            r.borrow_mut()
+                .as_mut()
+                .filter(|run| run.is_running())
+                .map(|run| run.session_mut().work(1))
+        });
+        let Some(events) = events else { break };
+        events.iter().for_each(post);
+        yield_to_event_loop().await;
+    }
+    LOOPING.with(|l| *l.borrow_mut() = false);
+}
+
+/// Resolves on the next macrotask: a message to ourselves through a `MessageChannel`, which
+/// unlike `setTimeout(0)` is not clamped to 4 ms.
+async fn yield_to_event_loop() {
+    let Ok(channel) = MessageChannel::new() else {
+        return;
+    };
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        channel.port1().set_onmessage(Some(&resolve));
+    });
+    let _ = channel.port2().post_message(&JsValue::NULL);
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -1,0 +1,74 @@
+// Browser benchmark: figures from inside the playground's workers in headless Chromium.
+// Not a test (nothing asserts a time): `node tests/e2e/bench.mjs` after `trunk build --release`.
+// Prints wasm sizes, seconds from page load to the first MLP epoch on the default sample,
+// training samples/s per model with one worker, and with the three study models at once.
+import { stat, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { serve, launch, open, totalSteps, DIST } from "./harness.mjs";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const server = await serve();
+const browser = await launch();
+
+for (const f of (await readdir(DIST)).filter((f) => f.endsWith(".wasm"))) {
+  console.log(`wasm size ${f}: ${((await stat(join(DIST, f))).size / 1e6).toFixed(2)} MB`);
+}
+
+// Page load -> first MLP epoch, default sample, fresh browser profile (dataset downloaded).
+{
+  const { page, context } = await open(browser, server.url + "?models=mlp&autostart=1");
+  await page.waitForFunction(() => /^epoch 1:/.test(document.getElementById("numbers-mlp").textContent),
+    null, { timeout: 600_000, polling: 50 });
+  const seconds = await page.evaluate(() => performance.now() / 1000);
+  const sample = await page.inputValue("#shared-sample");
+  console.log(`page load to first MLP epoch (sample ${sample}, dataset downloaded from localhost): ${seconds.toFixed(1)} s`);
+  await context.close();
+}
+
+/** Steps/s of each model's run over SECONDS, after its first few steps. */
+async function throughput(models) {
+  const url = server.url + `?models=${models.join(",")}&sample=4000&epochs=30`;
+  const { page, context } = await open(browser, url);
+  const longTasks = await page.evaluateHandle(() => {
+    const seen = [];
+    new PerformanceObserver((l) => l.getEntries().forEach((e) => seen.push(e.duration)))
+      .observe({ type: "longtask", buffered: false });
+    return seen;
+  });
+  await page.click("[data-action=train]");
+  for (const m of models) {
+    await page.waitForFunction((m) => /\(total [3-9]\d*\)/.test(document.getElementById(`status-${m}`).textContent)
+      || /\(total \d{2,}\)/.test(document.getElementById(`status-${m}`).textContent), m, { timeout: 600_000 });
+  }
+  const start = await Promise.all(models.map((m) => totalSteps(page, m)));
+  const t0 = Date.now();
+  await page.waitForTimeout(SECONDS * 1000);
+  const end = await Promise.all(models.map((m) => totalSteps(page, m)));
+  const dt = (Date.now() - t0) / 1000;
+  const batch = await Promise.all(models.map((m) => page.inputValue(`#knob-${m}-batch`)));
+  const tasks = await longTasks.evaluate((s) => s.slice());
+  await context.close();
+  return models.map((m, i) => ({
+    model: m,
+    steps: end[i] - start[i],
+    msPerStep: (1000 * dt) / Math.max(1, end[i] - start[i]),
+    samplesPerSecond: ((end[i] - start[i]) * Number(batch[i])) / dt,
+    longTasks: tasks,
+  }));
+}
+
+const single = {};
+for (const m of (process.env.BENCH_MODELS ?? "mlp,lstm,transformer,transformer-infonce").split(",")) {
+  const [r] = await throughput([m]);
+  single[m] = r.samplesPerSecond;
+  console.log(`one worker  ${m.padEnd(20)} ${r.msPerStep.toFixed(0).padStart(6)} ms/step ${r.samplesPerSecond.toFixed(1).padStart(8)} samples/s (${r.steps} steps in ${SECONDS} s)`);
+}
+const together = await throughput(["mlp", "lstm", "transformer"]);
+for (const r of together) {
+  const ratio = single[r.model] ? ` (${(r.samplesPerSecond / single[r.model]).toFixed(2)}x its one-worker speed)` : "";
+  console.log(`three at once ${r.model.padEnd(18)} ${r.msPerStep.toFixed(0).padStart(6)} ms/step ${r.samplesPerSecond.toFixed(1).padStart(8)} samples/s${ratio}`);
+}
+const tasks = together[0].longTasks;
+console.log(`main-thread long tasks while three workers trained: ${tasks.length}, longest ${tasks.length ? Math.max(...tasks).toFixed(0) : 0} ms`);
+await browser.close();
+await server.close();

@@ -1,0 +1,93 @@
+// Shared by the end-to-end tests and the browser benchmark: a static server for dist/ (what
+// `trunk build --release` wrote) and headless Chromium driven by playwright-core.
+import { createServer } from "node:http";
+import { readFile, stat } from "node:fs/promises";
+import { join, normalize, extname, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+export const DIST = resolve(process.env.LVM_DIST ?? "dist");
+/** The wasm-bindgen library build (check.sh writes it), served under /pkg/. */
+export const PKG = resolve("pkg");
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".wasm": "application/wasm",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".jsonl": "application/x-ndjson",
+  ".npy": "application/octet-stream",
+  ".safetensors": "application/octet-stream",
+};
+
+/** Serves DIST on 127.0.0.1 (a free port); resolves to { url, close }. */
+export async function serve() {
+  const server = createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+      const [root, rest] = path.startsWith("/pkg/") ? [PKG, path.slice(4)] : [DIST, path];
+      const file = normalize(join(root, rest.endsWith("/") ? rest + "index.html" : rest));
+      if (!file.startsWith(root)) throw new Error("outside the served folders");
+      const info = await stat(file);
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "content-length": info.size,
+      });
+      res.end(await readFile(file));
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found");
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/** Headless Debian Chromium (see ../shared/TOOLCHAIN.md for why these flags). */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
+
+/** A fresh page (own context: empty cache) that records console errors and uncaught errors. */
+export async function open(browser, url) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { page, context, errors };
+}
+
+/** The card's total step count, from its status line ("… (total 17) …"), or 0. */
+export async function totalSteps(page, model) {
+  const text = await page.textContent(`#status-${model}`);
+  const m = /\(total (\d+)\)/.exec(text ?? "");
+  return m ? Number(m[1]) : 0;
+}
+
+export async function waitForState(page, model, word, timeout = 300_000) {
+  await page.waitForFunction(
+    ([m, w]) => document.getElementById(`status-${m}`)?.textContent.startsWith(w),
+    [model, word],
+    { timeout, polling: 100 },
+  );
+}
+
+/** Clicks a card's export button and returns the downloaded file's text. */
+export async function exportText(page, model, what) {
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.click(`#card-${model} [data-action=export-${what}]`),
+  ]);
+  const path = await download.path();
+  return (await readFile(path)).toString("utf8");
+}

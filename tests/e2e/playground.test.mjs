@@ -1,0 +1,211 @@
+// The playground page in real headless Chromium, clicking what a user clicks.
+// Needs dist/ (trunk build --release) and /usr/bin/chromium; run with `npm run e2e`.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { serve, launch, open, totalSteps, waitForState, exportText } from "./harness.mjs";
+
+let server, browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Pixels of the curves canvas drawn in the given colour (r, g, b). */
+async function pixelsOf(page, id, [r, g, b]) {
+  return page.evaluate(([id, r, g, b]) => {
+    const c = document.getElementById(id);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b && d[i + 3] > 200) n++;
+    return n;
+  }, [id, r, g, b]);
+}
+const MLP_BLUE = [0x1f, 0x77, 0xb4];
+
+test("train the MLP one epoch: plot, table, histogram and examples fill", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?models=mlp&sample=600&epochs=1");
+  await page.waitForSelector("#data-status:has-text('Ready')", { timeout: 120_000 });
+  await page.click("[data-action=train]");
+  await waitForState(page, "mlp", "finished");
+  const row = page.locator("#ranking-body tr[data-model=mlp]");
+  await row.waitFor();
+  const best = Number(await row.locator(".best").textContent());
+  assert.ok(best > -1 && best < 1, `best val cosine ${best}`);
+  assert.match(await row.textContent(), /4,720,384/);
+  assert.ok(await pixelsOf(page, "curves", MLP_BLUE) > 0, "the MLP's curve is drawn");
+  assert.ok(await pixelsOf(page, "hist-mlp", MLP_BLUE) > 0, "the MLP's histogram is drawn");
+  assert.match(await page.textContent("#legend"), /MLP validation/);
+  assert.equal(await page.locator("#examples-list .example").count(), 3);
+  assert.match(await page.textContent("#examples-list"), /MLP prediction: cosine/);
+  // The exported log and CSV hold the same epoch.
+  const log = JSON.parse(await exportText(page, "mlp", "json"));
+  assert.equal(log.epochs.length, 1);
+  assert.equal(log.epochs[0].val.mean.toFixed(4), best.toFixed(4));
+  const csv = await exportText(page, "mlp", "csv");
+  assert.match(csv.split("\n")[1], /^mlp,1,/);
+  const weights = await exportText(page, "mlp", "weights");
+  assert.ok(weights.includes("lvm-playground-checkpoint/1"));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("pause, single-step, resume and stop", async () => {
+  const { page, context, errors } = await open(
+    browser, server.url + "?models=mlp&sample=3000&epochs=3&mlp.batch=16");
+  await page.click("[data-action=train]");
+  await page.waitForFunction(() => /total \d+/.test(document.getElementById("status-mlp").textContent),
+    null, { timeout: 120_000 });
+  await page.click("#card-mlp [data-action=pause]");
+  await waitForState(page, "mlp", "paused");
+  const paused = await totalSteps(page, "mlp");
+  await page.waitForTimeout(1000);
+  assert.equal(await totalSteps(page, "mlp"), paused, "no steps while paused");
+  await page.click("#card-mlp [data-action=step]");
+  await page.waitForFunction((n) => document.getElementById("status-mlp").textContent.includes(`(total ${n})`),
+    paused + 1);
+  await page.waitForTimeout(500);
+  assert.equal(await totalSteps(page, "mlp"), paused + 1, "one step, then paused again");
+  assert.match(await page.textContent("#status-mlp"), /^paused/);
+  await page.click("#card-mlp [data-action=resume]");
+  await page.waitForFunction((n) => {
+    const m = /\(total (\d+)\)/.exec(document.getElementById("status-mlp").textContent);
+    return m && Number(m[1]) > n + 3;
+  }, paused + 1);
+  await page.click("[data-action=stop]");
+  await waitForState(page, "mlp", "stopped");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a copied link reproduces the run bit for bit", async () => {
+  const first = await open(browser, server.url + "?models=mlp&sample=800&epochs=2&seed=7&mlp.dropout=0.2&mlp.lr=0.002");
+  await first.page.click("[data-action=train]");
+  await waitForState(first.page, "mlp", "finished");
+  const a = JSON.parse(await exportText(first.page, "mlp", "json"));
+  await first.page.click("[data-action=copy-link]");
+  const link = await first.page.inputValue("#share-link");
+  assert.match(link, /mlp\.lr=0\.002/);
+  assert.match(link, /seed=7/);
+
+  const second = await open(browser, link);
+  assert.equal(await second.page.inputValue("#knob-mlp-dropout"), "0.2");
+  assert.equal(await second.page.inputValue("#shared-sample"), "800");
+  await second.page.click("[data-action=train]");
+  await waitForState(second.page, "mlp", "finished");
+  const b = JSON.parse(await exportText(second.page, "mlp", "json"));
+  assert.equal(a.step_losses.length, 2 * Math.ceil(720 / 128));
+  assert.deepEqual(b.step_losses, a.step_losses, "same loss at every step");
+  assert.deepEqual(b.epochs.map((e) => e.val.mean), a.epochs.map((e) => e.val.mean));
+  assert.deepEqual([...first.errors, ...second.errors], []);
+  await first.context.close();
+  await second.context.close();
+});
+
+test("a bad link names each bad parameter and keeps the defaults", async () => {
+  const { page, context, errors } = await open(
+    browser, server.url + "?mlp.lr=banana&bogus=1&sample=-5&models=mlp,cnn&%ZZ=1&epochs=2");
+  const notice = await page.textContent("#notices");
+  assert.match(notice, /parameter 'mlp\.lr': 'banana' is not a number/);
+  assert.match(notice, /parameter 'bogus': is not a known parameter/);
+  assert.match(notice, /parameter 'sample'/);
+  assert.match(notice, /parameter 'models': 'cnn'/);
+  assert.match(notice, /percent-encoded/);
+  assert.equal(await page.inputValue("#knob-mlp-lr"), "0.001");
+  assert.equal(await page.inputValue("#shared-epochs"), "2", "good keys are kept");
+  // A bad value typed into a control is refused the same way.
+  await page.fill("#knob-mlp-batch", "0");
+  await page.press("#knob-mlp-batch", "Enter");
+  await page.waitForSelector("#knob-mlp-batch.invalid");
+  assert.match(await page.textContent("#notices"), /parameter 'mlp.batch': '0' is not an integer in 1..=4096/);
+  assert.doesNotMatch(page.url(), /mlp\.batch=0/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("load pretrained weights and see their stated validation cosine", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?models=mlp");
+  await page.click("#card-mlp [data-action=pretrained]");
+  await page.waitForSelector("#numbers-mlp b.val, #error-mlp:not([hidden])", { timeout: 300_000 });
+  assert.equal(await page.isHidden("#error-mlp"), true, await page.textContent("#error-mlp"));
+  const val = page.locator("#numbers-mlp b.val");
+  const ours = Number(await val.textContent());
+  const stated = JSON.parse(
+    await readFile(new URL("../../datasets/wiki-29k/pretrained/mlp.json", import.meta.url), "utf8"));
+  const best = stated.epochs[stated.best_epoch - 1].val.mean;
+  assert.ok(Math.abs(ours - best) < 1e-3, `page ${ours} vs stated ${best}`);
+  await page.locator("#ranking-body tr[data-model=mlp]").waitFor();
+  assert.match(await page.textContent("#ranking-body"), /MLP \(pretrained\)/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("missing weights, a corrupt dataset and a crashed worker each show a clear message", async () => {
+  // brown-29k ships without weights.
+  const a = await open(browser, server.url + "?dataset=brown-29k&models=mlp");
+  await a.page.click("#card-mlp [data-action=pretrained]");
+  await a.page.waitForSelector("#error-mlp:not([hidden])");
+  assert.match(await a.page.textContent("#error-mlp"), /No pretrained MLP weights for brown-29k.*HTTP 404/);
+  await a.context.close();
+
+  // A NaN in the vectors: the download is reported as corrupt and nothing else breaks.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.route("**/datasets/wiki-29k/vectors.npy", async (route) => {
+    const response = await route.fetch();
+    const body = Buffer.from(await response.body());
+    body.writeUInt16LE(0x7e00, body.length - 2); // the last value becomes NaN
+    await route.fulfill({ response, body });
+  });
+  await page.goto(server.url + "?models=mlp&sample=600&epochs=1");
+  await page.click("[data-action=train]");
+  await page.waitForSelector("#error-mlp:not([hidden])", { timeout: 120_000 });
+  assert.match(await page.textContent("#error-mlp"), /corrupt.*not finite/);
+  assert.match(await page.textContent("#data-status"), /corrupt/);
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  // A model too big for a worker's 4 GiB: its card fails, the other run finishes.
+  const b = await open(browser, server.url +
+    "?models=mlp,lstm&sample=600&epochs=1&lstm.hidden=8192&lstm.layers=16");
+  await b.page.click("[data-action=train]");
+  await b.page.waitForSelector("#error-lstm:not([hidden])", { timeout: 300_000 });
+  assert.match(await b.page.textContent("#error-lstm"), /worker (crashed|stopped)/);
+  await waitForState(b.page, "mlp", "finished");
+  await b.context.close();
+});
+
+test("the library trains from a plain JS page (pkg/)", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?models=mlp");
+  const result = await page.evaluate(async () => {
+    const lib = await import("/pkg/lvm_playground.js");
+    await lib.default();
+    const bytes = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+    const manifest = await bytes("datasets/wiki-29k/manifest.json");
+    const vectors = await bytes("datasets/wiki-29k/vectors.npy");
+    let refused = "";
+    try { new lib.Run("model=mlp&lr=banana", manifest, vectors); } catch (e) { refused = String(e); }
+    const run = new lib.Run("model=mlp&sample=300&epochs=1", manifest, vectors);
+    const started = run.started();
+    const types = [];
+    for (const e of run.command('{"type":"run"}')) types.push(e.type);
+    while (run.state() === "running") for (const e of run.work(1)) types.push(e.type);
+    const log = JSON.parse(run.exportLog());
+    return { refused, params: started.params, types, epochs: log.epochs.length,
+             weights: run.exportWeights().length, csv: run.exportCsv().split("\n")[0] };
+  });
+  assert.match(result.refused, /parameter 'lr'/);
+  assert.equal(result.params, 4_720_384);
+  assert.deepEqual([...new Set(result.types)], ["state", "progress", "epoch", "examples"]);
+  assert.equal(result.epochs, 1);
+  assert.ok(result.weights > 4_720_384 * 4);
+  assert.match(result.csv, /^model,epoch/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
