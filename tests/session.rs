@@ -187,7 +187,9 @@ fn every_epoch_shows_examples_and_the_export_reloads() {
     // The exported (best) weights, loaded and evaluated, give the best epoch's val cosine.
     let events = evaluate_checkpoint(ckpt, &cyclic_windows(105, 8, 5)).unwrap();
     match &events[0] {
-        Event::Pretrained { val, log: Some(l), .. } => {
+        Event::Pretrained {
+            val, log: Some(l), ..
+        } => {
             let best = l.best().unwrap().val.mean;
             assert!((val.mean - best).abs() < 1e-6, "{} vs {best}", val.mean);
         }
