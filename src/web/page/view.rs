@@ -123,10 +123,14 @@ fn seconds_per_epoch(run: &RunView) -> Option<f64> {
     (n > 0).then(|| run.epochs.iter().map(|e| e.seconds).sum::<f64>() / n as f64)
 }
 
+/// Training throughput: the epochs' own figure once there is one (a progress report that ends
+/// an epoch also counts the evaluation's time), else the latest progress report's.
 fn samples_per_second(run: &RunView) -> Option<f64> {
-    run.progress
-        .map(|p| p.5)
-        .or_else(|| run.epochs.last().map(|e| e.samples_per_second))
+    let n = run.epochs.len();
+    if n > 0 {
+        return Some(run.epochs.iter().map(|e| e.samples_per_second).sum::<f64>() / n as f64);
+    }
+    run.progress.map(|p| p.5)
 }
 
 fn render_card(model: ModelKind, run: Option<&RunView>) {
