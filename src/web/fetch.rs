@@ -1,4 +1,5 @@
 //! Downloads with progress, kept in the Cache API so a dataset is fetched once per browser.
+//! Works in the page and in a worker (both have `fetch` and `caches`).
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -11,9 +12,27 @@ const CACHE: &str = "lvm-playground-v1";
 /// Largest file the page downloads (a dataset's vectors are about 45 MB).
 const MAX_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
 
+/// `fetch(url)` from whichever global scope this runs in.
+fn fetch(url: &str) -> js_sys::Promise {
+    let global = js_sys::global();
+    match global.dyn_ref::<web_sys::Window>() {
+        Some(w) => w.fetch_with_str(url),
+        None => global
+            .unchecked_ref::<web_sys::WorkerGlobalScope>()
+            .fetch_with_str(url),
+    }
+}
+
 async fn cache() -> Option<Cache> {
     // No Cache API (e.g. a non-secure origin) just means no caching.
-    let storage = super::dom::window().caches().ok()?;
+    let global = js_sys::global();
+    let storage = match global.dyn_ref::<web_sys::Window>() {
+        Some(w) => w.caches(),
+        None => global
+            .unchecked_ref::<web_sys::WorkerGlobalScope>()
+            .caches(),
+    }
+    .ok()?;
     JsFuture::from(storage.open(CACHE))
         .await
         .ok()?
@@ -37,7 +56,7 @@ pub async fn fetch_cached(
             }
         }
     }
-    let response: Response = JsFuture::from(super::dom::window().fetch_with_str(url))
+    let response: Response = JsFuture::from(fetch(url))
         .await
         .map_err(|e| format!("could not download {url}: {}", describe(&e)))?
         .unchecked_into();

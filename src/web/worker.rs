@@ -1,14 +1,17 @@
 //! The training worker: one run per dedicated Web Worker, so runs train on separate cores and
 //! the page stays responsive.
 //!
-//! Messages in: `{type: "init", config, manifest, vectors}` (a run's query string and the
-//! dataset's bytes), `{type: "pretrained", checkpoint, manifest, vectors}`, `{type: "export"}`,
-//! and the session's JSON commands as strings. Messages out: the session's events as JSON
+//! Messages in: `{type: "init", config, dataset}` (a run's query string and the URL prefix of
+//! its dataset's files, which the worker fetches itself, from the Cache API the page filled,
+//! so the page never copies the vectors), `{type: "pretrained", checkpoint, dataset}`,
+//! `{type: "export"}`, and the session's JSON commands as strings (queued while an `init` is
+//! still loading). Messages out: the session's events as JSON
 //! strings, and `{type: "export", weights, json, csv}`. The worker trains one step at a time
 //! and yields to its event loop between steps, which is what lets a pause or stop land
 //! between any two steps.
 
 use super::api::{pretrained_events, Run};
+use super::fetch::fetch_cached;
 use crate::dataset::Dataset;
 use crate::run::RunConfig;
 use crate::session::{Command, Event};
@@ -21,6 +24,8 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
 thread_local! {
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
     static LOOPING: RefCell<bool> = const { RefCell::new(false) };
+    /// Commands that arrived while `init` was loading the dataset (`None`: not loading).
+    static WAITING: RefCell<Option<Vec<Command>>> = const { RefCell::new(None) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -70,33 +75,54 @@ fn on_message(msg: JsValue) {
         }
         return;
     }
-    let result = match string(&msg, "type").as_deref() {
-        Some("init") => init(&msg),
-        Some("pretrained") => pretrained(&msg),
-        Some("export") => export(),
-        other => Err(format!("unknown message type {other:?}")),
-    };
-    if let Err(e) = result {
-        fail(e);
+    match string(&msg, "type").as_deref() {
+        Some("init") => {
+            WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = init(&msg).await;
+                let waiting = WAITING.with(|w| w.borrow_mut().take()).unwrap_or_default();
+                match result {
+                    Ok(()) => waiting.into_iter().for_each(on_command),
+                    Err(e) => fail(e),
+                }
+            });
+        }
+        Some("pretrained") => wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = pretrained(&msg).await {
+                fail(e);
+            }
+        }),
+        Some("export") => {
+            if let Err(e) = export() {
+                fail(e);
+            }
+        }
+        other => fail(format!("unknown message type {other:?}")),
     }
 }
 
-fn dataset(msg: &JsValue) -> Result<Dataset, String> {
-    Dataset::from_bytes(&bytes(msg, "manifest")?, &bytes(msg, "vectors")?, None)
+/// The dataset under the message's `dataset` URL prefix (from the cache the page filled).
+async fn dataset(msg: &JsValue) -> Result<Dataset, String> {
+    let base = string(msg, "dataset").ok_or("no 'dataset'")?;
+    let quiet = |_: f64, _: Option<f64>| {};
+    let manifest = fetch_cached(&format!("{base}manifest.json"), &quiet).await?;
+    let vectors = fetch_cached(&format!("{base}vectors.npy"), &quiet).await?;
+    Dataset::from_bytes(&manifest.to_vec(), &vectors.to_vec(), None)
         .map_err(|e| format!("the dataset download is corrupt: {e}"))
 }
 
-fn init(msg: &JsValue) -> Result<(), String> {
+async fn init(msg: &JsValue) -> Result<(), String> {
     let query = string(msg, "config").ok_or("no 'config'")?;
     let cfg = RunConfig::from_query(&query).map_err(|e| e.to_string())?;
-    let run = Run::on(&cfg, &dataset(msg)?)?;
+    let run = Run::on(&cfg, &dataset(msg).await?)?;
     post(run.started_event());
     RUN.with(|r| *r.borrow_mut() = Some(run));
     Ok(())
 }
 
-fn pretrained(msg: &JsValue) -> Result<(), String> {
-    let events = pretrained_events(&bytes(msg, "checkpoint")?, &dataset(msg)?)
+async fn pretrained(msg: &JsValue) -> Result<(), String> {
+    let checkpoint = bytes(msg, "checkpoint")?;
+    let events = pretrained_events(&checkpoint, &dataset(msg).await?)
         .map_err(|e| format!("the pretrained weights cannot be used: {e}"))?;
     events.iter().for_each(post);
     Ok(())
@@ -122,6 +148,16 @@ fn export() -> Result<(), String> {
 }
 
 fn on_command(command: Command) {
+    let queued = WAITING.with(|w| match w.borrow_mut().as_mut() {
+        Some(queue) => {
+            queue.push(command);
+            true
+        }
+        None => false,
+    });
+    if queued {
+        return;
+    }
     let events = RUN.with(|r| {
         r.borrow_mut()
             .as_mut()

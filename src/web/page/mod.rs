@@ -12,7 +12,6 @@ use crate::dataset::{parse_texts, Manifest};
 use crate::playground::PageState;
 use crate::run::ModelKind;
 use gloo::events::EventListener;
-use js_sys::Uint8Array;
 use runs::{ExportKind, Phase, Reply, RunView};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -20,13 +19,17 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
 
-/// A dataset's files as downloaded: the bytes go to workers, the texts stay for examples.
+/// A downloaded dataset: its files are in the Cache API, where workers read them; the page
+/// keeps what it shows (the manifest and the texts for examples).
 pub struct Files {
     pub name: String,
     pub manifest: Manifest,
-    manifest_bytes: Uint8Array,
-    vectors: Uint8Array,
     pub texts: Vec<String>,
+}
+
+/// URL prefix of a dataset's files (Trunk copies `datasets/` into `dist/`).
+fn dataset_url(name: &str) -> String {
+    format!("datasets/{name}/")
 }
 
 pub enum Data {
@@ -260,11 +263,8 @@ impl App {
                     if let Some(run) = self.run_by_id(id) {
                         run.send_with_bytes(
                             "init",
-                            &[("config", &query)],
-                            &[
-                                ("manifest", &files.manifest_bytes),
-                                ("vectors", &files.vectors),
-                            ],
+                            &[("config", &query), ("dataset", &dataset_url(&files.name))],
+                            &[],
                         );
                         run.command(if how == Start::Train { "run" } else { "step" });
                     }
@@ -333,7 +333,7 @@ fn on_reply(id: u64, reply: Reply) {
             let name = dataset.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 for file in ["manifest.json", "vectors.npy", "texts.jsonl"] {
-                    fetch::evict(&format!("datasets/{name}/{file}")).await;
+                    fetch::evict(&format!("{}{file}", dataset_url(&name))).await;
                 }
             });
         }
@@ -400,7 +400,7 @@ async fn download_dataset(name: &str) -> Result<Files, String> {
         ("texts.jsonl", 0.94, 0.06),
     ];
     for (file, before, share) in files {
-        let url = format!("datasets/{name}/{file}");
+        let url = format!("{}{file}", dataset_url(name));
         let progress = |loaded: f64, total: Option<f64>| {
             let (status, part) = match total {
                 Some(t) if t > 0.0 => (
@@ -421,7 +421,8 @@ async fn download_dataset(name: &str) -> Result<Files, String> {
         got.push(fetch::fetch_cached(&url, &progress).await?);
     }
     let texts_bytes = got.pop().unwrap_or_default().to_vec();
-    let vectors = got.pop().unwrap_or_default();
+    // The vectors are in the cache now, for the workers; the page needs none of them.
+    got.pop();
     let manifest_bytes = got.pop().unwrap_or_default();
     let checked = Manifest::parse(&manifest_bytes.to_vec()).and_then(|manifest| {
         parse_texts(&texts_bytes, manifest.count).map(|texts| (manifest, texts))
@@ -430,13 +431,11 @@ async fn download_dataset(name: &str) -> Result<Files, String> {
         Ok((manifest, texts)) => Ok(Files {
             name: name.to_string(),
             manifest,
-            manifest_bytes,
-            vectors,
             texts,
         }),
         Err(e) => {
             for file in ["manifest.json", "vectors.npy", "texts.jsonl"] {
-                fetch::evict(&format!("datasets/{name}/{file}")).await;
+                fetch::evict(&format!("{}{file}", dataset_url(name))).await;
             }
             Err(format!("The downloaded dataset is corrupt ({e}); it was removed from the cache. Reload to download it again."))
         }
@@ -513,12 +512,8 @@ async fn load_pretrained(model: ModelKind) {
         if let Some(run) = app.run_by_id(id) {
             run.send_with_bytes(
                 "pretrained",
-                &[],
-                &[
-                    ("checkpoint", &weights),
-                    ("manifest", &files.manifest_bytes),
-                    ("vectors", &files.vectors),
-                ],
+                &[("dataset", &dataset_url(&files.name))],
+                &[("checkpoint", &weights)],
             );
         }
     });
