@@ -182,6 +182,19 @@ impl RunLog {
     }
 }
 
+/// 4720384 -> "4,720,384" (parameter counts in tables).
+pub fn group_digits(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Mean pairwise cosine of unit vectors, via the norm of their sum:
 /// ‖Σp‖² = n + Σ_{i≠j} p_i·p_j.
 pub fn mean_pairwise_cosine(unit_rows: &[f32], dim: usize) -> f32 {

@@ -7,7 +7,7 @@
 //! same runs even if a default changes later. Like [`RunConfig::from_query_lenient`], decoding
 //! is bounded, never panics, and keeps every key it can, naming each one it cannot use.
 
-use crate::run::{percent_decode, ConfigError, ModelKind, RunConfig, MAX_QUERY_LEN};
+use crate::run::{split_query, ConfigError, ModelKind, RunConfig};
 
 /// Keys every run on the page shares (one control each).
 pub const SHARED_KEYS: [&str; 7] = [
@@ -147,41 +147,9 @@ impl PageState {
     /// Lenient decoding: every key that cannot be used keeps its default and is reported.
     pub fn from_query(query: &str) -> (Self, Vec<ConfigError>) {
         let mut state = Self::default();
-        let mut errors = Vec::new();
-        let query = query.strip_prefix('?').unwrap_or(query);
-        if query.len() > MAX_QUERY_LEN {
-            errors.push(ConfigError::new(
-                "",
-                format!(
-                    "the link's query is {} bytes; at most {MAX_QUERY_LEN} allowed",
-                    query.len()
-                ),
-            ));
-            return (state, errors);
-        }
-        let mut seen: Vec<String> = Vec::new();
-        for (n, part) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
-            if n >= MAX_PAGE_PAIRS {
-                errors.push(ConfigError::new(
-                    "",
-                    format!("more than {MAX_PAGE_PAIRS} parameters"),
-                ));
-                break;
-            }
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let (Some(key), Some(value)) = (percent_decode(k), percent_decode(v)) else {
-                errors.push(ConfigError::new(
-                    &String::from_utf8_lossy(k.as_bytes()),
-                    "is not valid percent-encoded UTF-8".into(),
-                ));
-                continue;
-            };
-            if seen.contains(&key) {
-                errors.push(ConfigError::new(&key, "given more than once".into()));
-                continue;
-            }
-            seen.push(key.clone());
-            if let Err(e) = state.apply(&key, &value) {
+        let (pairs, mut errors) = split_query(query, MAX_PAGE_PAIRS);
+        for (key, value) in &pairs {
+            if let Err(e) = state.apply(key, value) {
                 errors.push(e);
             }
         }
@@ -271,7 +239,7 @@ fn parse_flag(key: &str, value: &str) -> Result<bool, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::Activation;
+    use crate::run::{Activation, MAX_QUERY_LEN};
 
     #[test]
     fn round_trip() {
@@ -317,16 +285,16 @@ mod tests {
         assert_eq!(
             keys,
             [
+                "seed",
                 "mlp.lr",
                 "bogus",
                 "lstm.hidden",
                 "models",
-                "transformer.heads",
-                "seed"
+                "transformer.heads"
             ]
         );
-        assert!(errors[0].to_string().contains("parameter 'mlp.lr'"));
-        assert!(errors[0].message.contains("1e-7") || errors[0].message.contains("0.0000001"));
+        assert!(errors[0].message.contains("more than once"));
+        assert!(errors[1].to_string().contains("parameter 'mlp.lr'"));
         assert_eq!(s.config(ModelKind::Mlp).sample, 99);
         assert_eq!(s.config(ModelKind::Lstm).sample, 99);
         assert_eq!(s.config(ModelKind::Mlp).lr, 1e-3);

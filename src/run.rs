@@ -221,43 +221,7 @@ impl RunConfig {
     /// Lenient decoding for the browser: every key that cannot be used keeps its default and
     /// is reported, so a half-broken link still opens with as much of the run as it names.
     pub fn from_query_lenient(query: &str) -> (Self, Vec<ConfigError>) {
-        let mut errors = Vec::new();
-        let query = query.strip_prefix('?').unwrap_or(query);
-        if query.len() > MAX_QUERY_LEN {
-            errors.push(ConfigError::new(
-                "",
-                format!(
-                    "query string is {} bytes; at most {MAX_QUERY_LEN} allowed",
-                    query.len()
-                ),
-            ));
-            return (Self::default(), errors);
-        }
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for (n, part) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
-            if n >= MAX_QUERY_PAIRS {
-                errors.push(ConfigError::new(
-                    "",
-                    format!("more than {MAX_QUERY_PAIRS} parameters"),
-                ));
-                break;
-            }
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            match (percent_decode(k), percent_decode(v)) {
-                (Some(k), Some(v)) => {
-                    if pairs.iter().any(|(seen, _)| *seen == k) {
-                        errors.push(ConfigError::new(&k, "given more than once".to_string()));
-                    } else {
-                        pairs.push((k, v));
-                    }
-                }
-                _ => errors.push(ConfigError::new(
-                    &String::from_utf8_lossy(k.as_bytes()),
-                    "is not valid percent-encoded UTF-8".to_string(),
-                )),
-            }
-        }
-
+        let (pairs, mut errors) = split_query(query, MAX_QUERY_PAIRS);
         let (config, more) = Self::from_pairs(&pairs);
         errors.extend(more);
         (config, errors)
@@ -561,8 +525,51 @@ const FIELDS: &[Field] = &[
     field!("val_fraction", val_fraction, f64, 0.01, 0.5),
 ];
 
+/// Splits a query string (with or without its `?`) into decoded `(key, value)` pairs, each key
+/// once, bounded to [`MAX_QUERY_LEN`] bytes and `max_pairs` pairs. What cannot be used is
+/// reported and left out.
+pub fn split_query(query: &str, max_pairs: usize) -> (Vec<(String, String)>, Vec<ConfigError>) {
+    let mut errors = Vec::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let query = query.strip_prefix('?').unwrap_or(query);
+    if query.len() > MAX_QUERY_LEN {
+        errors.push(ConfigError::new(
+            "",
+            format!(
+                "query string is {} bytes; at most {MAX_QUERY_LEN} allowed",
+                query.len()
+            ),
+        ));
+        return (pairs, errors);
+    }
+    for (n, part) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+        if n >= max_pairs {
+            errors.push(ConfigError::new(
+                "",
+                format!("more than {max_pairs} parameters"),
+            ));
+            break;
+        }
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        match (percent_decode(k), percent_decode(v)) {
+            (Some(k), Some(v)) => {
+                if pairs.iter().any(|(seen, _)| *seen == k) {
+                    errors.push(ConfigError::new(&k, "given more than once".to_string()));
+                } else {
+                    pairs.push((k, v));
+                }
+            }
+            _ => errors.push(ConfigError::new(
+                &String::from_utf8_lossy(k.as_bytes()),
+                "is not valid percent-encoded UTF-8".to_string(),
+            )),
+        }
+    }
+    (pairs, errors)
+}
+
 /// Decodes `%XX` escapes and `+` (space); `None` for a bad escape or invalid UTF-8.
-pub fn percent_decode(s: &str) -> Option<String> {
+fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

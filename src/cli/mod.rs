@@ -5,6 +5,7 @@ mod dataset;
 mod train;
 
 use crate::data::Windows;
+pub use crate::metrics::group_digits;
 use crate::run::{ModelKind, RunConfig};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -276,19 +277,6 @@ fn print_models(args: &ConfigArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// 4720384 -> "4,720,384".
-pub fn group_digits(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Cores the matrix products will use.

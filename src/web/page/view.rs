@@ -6,6 +6,7 @@ use super::super::plot::{self, Level, Series};
 use super::controls;
 use super::runs::{Phase, RunView};
 use super::{App, Data};
+use crate::metrics::group_digits;
 use crate::playground::PageState;
 use crate::run::ModelKind;
 use crate::session::RunState;
@@ -186,7 +187,7 @@ fn render_card(model: ModelKind, run: Option<&RunView>) {
     });
     set_text(
         &format!("params-{model}"),
-        &params.map_or(String::new(), |p| format!("{} params", thousands(p))),
+        &params.map_or(String::new(), |p| format!("{} params", group_digits(p))),
     );
     let active = run.is_some_and(|r| matches!(r.phase, Phase::Run(_)) && !r.is_over());
     for action in ["pause", "resume", "stop"] {
@@ -258,18 +259,6 @@ fn card_numbers(r: &RunView) -> String {
         ),
         _ => String::new(),
     }
-}
-
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn render_curves(app: &App) {
@@ -380,7 +369,7 @@ fn render_table(app: &App) {
                 rank = i + 1,
                 name = r.model.display_name(),
                 tag = if r.pretrained.is_some() { " (pretrained)" } else { "" },
-                params = thousands(params),
+                params = group_digits(params),
                 delta = best - copy_last,
                 epoch = r.best_epoch.map_or("–".into(), |e| e.to_string()),
                 secs = seconds_per_epoch(r).map_or("–".into(), |s| format!("{s:.1}")),
