@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use candle_core::Device;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -55,27 +55,37 @@ pub struct CompareArgs {
 pub fn train(args: &TrainArgs) -> Result<()> {
     let mut config = args.config.config_for(None)?;
     let windows = args.data.load(&mut config, &args.config)?;
-    let (trainer, log, outcome) = run(&config, &windows)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let precision = if args.f16 {
-        Precision::F16
-    } else {
-        Precision::F32
+    let output = RunFiles {
+        checkpoint: args.out.join("checkpoint.safetensors"),
+        log: args.out.join("run.json"),
+        precision: if args.f16 {
+            Precision::F16
+        } else {
+            Precision::F32
+        },
     };
-    save_run(
-        &trainer,
-        &log,
-        &args.out.join("checkpoint.safetensors"),
-        &args.out.join("run.json"),
-        precision,
-    )?;
+    let (_, outcome) = run(&config, &windows, Some(&output))?;
     outcome
 }
 
+/// Where a run's best checkpoint and its log go.
+struct RunFiles {
+    checkpoint: PathBuf,
+    log: PathBuf,
+    precision: Precision,
+}
+
 /// Trains one run to the end with a progress bar, printing a line per epoch. A run stopped by
-/// a NaN still returns its trainer (its best epoch so far is kept) together with the error.
-fn run(config: &RunConfig, windows: &Windows) -> Result<(Trainer, RunLog, Result<()>)> {
+/// a NaN still returns its log (its best epoch so far is kept) together with the error.
+/// With `files`, the log and best checkpoint are rewritten after every epoch, so a long run
+/// that is killed keeps what it had; the final write adds retrieval to the log.
+fn run(
+    config: &RunConfig,
+    windows: &Windows,
+    files: Option<&RunFiles>,
+) -> Result<(RunLog, Result<()>)> {
     let mut trainer = Trainer::new(config, windows, &Device::Cpu, native_clock)?;
     let split = trainer.split();
     println!(
@@ -119,6 +129,9 @@ fn run(config: &RunConfig, windows: &Windows) -> Result<(Trainer, RunLog, Result
                 ));
                 if let Some(m) = report.epoch_end {
                     bar.suspend(|| println!("{}", epoch_line(&m)));
+                    if let Some(files) = files {
+                        save_run(&trainer, &trainer.log(), files)?;
+                    }
                 }
             }
             Err(e) => break Err(e),
@@ -148,7 +161,15 @@ fn run(config: &RunConfig, windows: &Windows) -> Result<(Trainer, RunLog, Result
         );
         log.retrieval = Some(r);
     }
-    Ok((trainer, log, outcome))
+    if let Some(files) = files {
+        save_run(&trainer, &log, files)?;
+        println!("run log: {}", files.log.display());
+        match log.best_epoch {
+            Some(epoch) => println!("checkpoint (epoch {epoch}): {}", files.checkpoint.display()),
+            None => println!("no epoch finished: no checkpoint written"),
+        }
+    }
+    Ok((log, outcome))
 }
 
 fn epoch_line(m: &EpochMetrics) -> String {
@@ -158,35 +179,20 @@ fn epoch_line(m: &EpochMetrics) -> String {
     )
 }
 
-/// Writes the best epoch's weights and the run log.
-fn save_run(
-    trainer: &Trainer,
-    log: &RunLog,
-    checkpoint_path: &Path,
-    log_path: &Path,
-    precision: Precision,
-) -> Result<()> {
-    std::fs::write(log_path, serde_json::to_string_pretty(&log)?)
-        .with_context(|| format!("writing {}", log_path.display()))?;
-    println!("run log: {}", log_path.display());
-    match trainer.best_weights() {
-        Some(weights) => {
-            let bytes = checkpoint::save(
-                trainer.config(),
-                trainer.model().dim(),
-                weights,
-                Some(log),
-                precision,
-            )?;
-            std::fs::write(checkpoint_path, bytes)
-                .with_context(|| format!("writing {}", checkpoint_path.display()))?;
-            println!(
-                "checkpoint (epoch {}): {}",
-                log.best_epoch.unwrap_or(0),
-                checkpoint_path.display()
-            );
-        }
-        None => println!("no epoch finished: no checkpoint written"),
+/// Writes the run log and the best epoch's weights (when an epoch has finished).
+fn save_run(trainer: &Trainer, log: &RunLog, files: &RunFiles) -> Result<()> {
+    std::fs::write(&files.log, serde_json::to_string_pretty(&log)?)
+        .with_context(|| format!("writing {}", files.log.display()))?;
+    if let Some(weights) = trainer.best_weights() {
+        let bytes = checkpoint::save(
+            trainer.config(),
+            trainer.model().dim(),
+            weights,
+            Some(log),
+            files.precision,
+        )?;
+        std::fs::write(&files.checkpoint, bytes)
+            .with_context(|| format!("writing {}", files.checkpoint.display()))?;
     }
     Ok(())
 }
@@ -260,20 +266,22 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     for kind in kinds {
         let mut config = args.config.config_for(Some(kind))?;
         let windows = args.data.load(&mut config, &args.config)?;
-        let (trainer, log, outcome) = run(&config, &windows)?;
+        let files = match &args.out {
+            Some(out) => {
+                std::fs::create_dir_all(out)
+                    .with_context(|| format!("creating {}", out.display()))?;
+                Some(RunFiles {
+                    checkpoint: out.join(format!("{}.safetensors", kind.as_str())),
+                    log: out.join(format!("{}.json", kind.as_str())),
+                    precision: Precision::F32,
+                })
+            }
+            None => None,
+        };
+        let (log, outcome) = run(&config, &windows, files.as_ref())?;
         if let Err(e) = outcome {
             eprintln!("{}: {e:#}", kind.display_name());
             failures.push(kind.display_name());
-        }
-        if let Some(out) = &args.out {
-            std::fs::create_dir_all(out)?;
-            save_run(
-                &trainer,
-                &log,
-                &out.join(format!("{}.safetensors", kind.as_str())),
-                &out.join(format!("{}.json", kind.as_str())),
-                Precision::F32,
-            )?;
         }
         logs.push(log);
         println!();
