@@ -107,6 +107,7 @@ def main():
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, threads: {torch.get_num_threads()}")
     print(f"{'model':<20} {'batch':>6} {'train ms/step':>14} {'train samples/s':>15} {'infer ms/batch':>14} {'infer samples/s':>15}")
+    profile = []
     for name in args.models.split(","):
         make, params, batch, lr, kind = MODELS[name]
         model = make()
@@ -116,18 +117,28 @@ def main():
         x, y = unit(batch, CONTEXT, DIM), unit(batch, DIM)
         model.train()
 
+        phases = [0.0, 0.0, 0.0]
+
         def step():
+            t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(kind, model(x), y)
+            loss.item()
+            t1 = time.perf_counter()
             loss.backward()
+            t2 = time.perf_counter()
             opt.step()
+            t3 = time.perf_counter()
+            return t1 - t0, t2 - t1, t3 - t2
 
         for _ in range(args.warmup):
             step()
         t = time.perf_counter()
         for _ in range(args.steps):
-            step()
+            for k, v in enumerate(step()):
+                phases[k] += v
         train = (time.perf_counter() - t) / args.steps
+        profile.append((name, [1000 * v / args.steps for v in phases]))
         model.eval()
         with torch.no_grad():
             for _ in range(args.warmup):
@@ -137,6 +148,10 @@ def main():
                 model(x)
             infer = (time.perf_counter() - t) / args.steps
         print(f"{name:<20} {batch:>6} {1000 * train:>14.1f} {batch / train:>15.0f} {1000 * infer:>14.1f} {batch / infer:>15.0f}")
+    print("\nwhere a training step goes (ms per step):")
+    print(f"{'model':<20} {'forward+loss':>14} {'backward':>10} {'Adam':>8}")
+    for name, (f, b, a) in profile:
+        print(f"{name:<20} {f:>14.1f} {b:>10.1f} {a:>8.1f}")
 
 
 if __name__ == "__main__":

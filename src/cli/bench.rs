@@ -2,7 +2,7 @@
 
 use super::{threads, ConfigArgs, DataArgs, ModelList};
 use crate::models::Mode;
-use crate::train::{native_clock, Trainer};
+use crate::train::{native_clock, StepPhases, Trainer};
 use anyhow::Result;
 use candle_core::Device;
 use clap::Args;
@@ -25,6 +25,7 @@ pub struct BenchArgs {
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
     println!("threads: {}", threads());
+    let mut profiles = Vec::new();
     println!(
         "{:<20} {:>6} {:>14} {:>15} {:>14} {:>15}",
         "model", "batch", "train ms/step", "train samples/s", "infer ms/batch", "infer samples/s"
@@ -41,6 +42,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             trainer.step()?;
         }
         let (mut seconds, mut samples, mut timed) = (0.0, 0usize, 0usize);
+        let mut phases = StepPhases::default();
         for _ in 0..args.steps {
             let t = native_clock();
             let report = trainer.step()?;
@@ -49,6 +51,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
                 seconds += native_clock() - t;
                 samples += report.batch_size;
                 timed += 1;
+                let p = report.phases;
+                phases.batch += p.batch;
+                phases.forward += p.forward;
+                phases.backward += p.backward;
+                phases.optimizer += p.optimizer;
             }
         }
         let train_ms = 1000.0 * seconds / timed.max(1) as f64;
@@ -74,6 +81,29 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             train_rate,
             infer_ms,
             infer_rate
+        );
+        profiles.push((kind, phases, seconds, timed.max(1) as f64));
+    }
+    println!("\nwhere a training step goes (ms per step, share of the step):");
+    println!(
+        "{:<20} {:>14} {:>16} {:>14} {:>14}",
+        "model", "batch", "forward+loss", "backward", "Adam"
+    );
+    for (kind, p, total, n) in profiles {
+        let cell = |x: f64| {
+            format!(
+                "{:.1} ({:.0}%)",
+                1000.0 * x / n,
+                100.0 * x / total.max(1e-12)
+            )
+        };
+        println!(
+            "{:<20} {:>14} {:>16} {:>14} {:>14}",
+            kind.display_name(),
+            cell(p.batch),
+            cell(p.forward),
+            cell(p.backward),
+            cell(p.optimizer)
         );
     }
     Ok(())

@@ -4,7 +4,9 @@ pub mod adam;
 pub mod loss;
 mod trainer;
 
-pub use trainer::{evaluate, predict, Clock, Evaluation, StepReport, TrainError, Trainer};
+pub use trainer::{
+    evaluate, predict, Clock, Evaluation, StepPhases, StepReport, TrainError, Trainer,
+};
 
 /// A monotonic clock for native callers: seconds since the first call.
 #[cfg(not(target_arch = "wasm32"))]

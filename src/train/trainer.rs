@@ -51,6 +51,20 @@ pub struct StepReport {
     pub batch_size: usize,
     /// Metrics, when this step finished an epoch.
     pub epoch_end: Option<EpochMetrics>,
+    /// Where the step's time went (seconds by the trainer's clock), for profiling.
+    pub phases: StepPhases,
+}
+
+/// Seconds spent in each part of one optimiser step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepPhases {
+    /// Gathering the batch's windows into tensors.
+    pub batch: f64,
+    /// Forward pass and loss.
+    pub forward: f64,
+    pub backward: f64,
+    /// Gradient check and Adam update.
+    pub optimizer: f64,
 }
 
 pub struct Trainer {
@@ -189,12 +203,14 @@ impl Trainer {
             self.epoch_steps = 0;
             self.epoch_started = (self.clock)();
         }
+        let t0 = (self.clock)();
         let end = (self.cursor + self.cfg.batch).min(self.order.len());
         let (x, y) = self
             .split
             .train
             .batch(&self.order[self.cursor..end], &self.device)?;
         let batch_size = end - self.cursor;
+        let t1 = (self.clock)();
 
         let pred = self
             .model
@@ -207,10 +223,18 @@ impl Trainer {
         if !loss_value.is_finite() {
             return Err(self.fail("loss".to_string()));
         }
+        let t2 = (self.clock)();
         let grads = loss.backward()?;
+        let t3 = (self.clock)();
         if let Err(bad) = self.adam.step(self.model.params(), &grads)? {
             return Err(self.fail(format!("gradient of {}", bad.param)));
         }
+        let phases = StepPhases {
+            batch: t1 - t0,
+            forward: t2 - t1,
+            backward: t3 - t2,
+            optimizer: (self.clock)() - t3,
+        };
         self.step += 1;
         self.step_losses.push(loss_value);
         self.cursor = end;
@@ -229,6 +253,7 @@ impl Trainer {
             loss: loss_value,
             batch_size,
             epoch_end,
+            phases,
         })
     }
 
