@@ -1,12 +1,13 @@
 //! Adam (Kingma & Ba), arranged as `torch.optim.Adam` computes it, with no weight decay.
 //!
-//! The update runs over plain slices in one pass per parameter instead of a chain of tensor
-//! ops, and checks every gradient for NaN/inf before touching any weight, so a blown-up step
-//! leaves the model exactly as it was.
+//! The update runs in one pass per parameter over the weights' own storage (a candle in-place
+//! op) instead of a chain of tensor ops, and checks every gradient for NaN/inf before touching
+//! any weight, so a blown-up step leaves the model exactly as it was.
 
 use crate::models::Params;
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Storage, Tensor};
+use candle_core::{CpuStorage, InplaceOp2, Layout, Result, Storage, Tensor};
+use std::cell::RefCell;
 
 pub struct Adam {
     pub lr: f64,
@@ -48,16 +49,15 @@ impl Adam {
         params: &Params,
         grads: &GradStore,
     ) -> Result<std::result::Result<(), NonFiniteGradient>> {
+        // Every gradient is checked before any weight moves, reading them where they lie.
         let mut all = Vec::with_capacity(params.entries().len());
         for (name, var) in params.entries() {
-            let g = match grads.get(var.as_tensor()) {
-                Some(g) => with_f32(g, |s| s.to_vec())?,
-                None => {
-                    all.push(None);
-                    continue;
-                }
+            let Some(g) = grads.get(var.as_tensor()) else {
+                all.push(None);
+                continue;
             };
-            if !g.iter().all(|x| x.is_finite()) {
+            let g = g.contiguous()?;
+            if !with_f32(&g, |s| s.iter().all(|x| x.is_finite()))? {
                 return Ok(Err(NonFiniteGradient {
                     param: name.clone(),
                 }));
@@ -72,27 +72,76 @@ impl Adam {
                 .collect();
         }
         self.t += 1;
-        let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
         let bias1 = 1.0 - self.beta1.powi(self.t as i32);
         let bias2_sqrt = (1.0 - self.beta2.powi(self.t as i32)).sqrt() as f32;
-        let step_size = (self.lr / bias1) as f32;
-        let eps = self.eps as f32;
         for (((_, var), grad), (m, v)) in params.entries().iter().zip(all).zip(&mut self.moments) {
             let Some(grad) = grad else { continue };
-            let theta = with_f32(var.as_tensor(), |theta| {
-                let mut next = Vec::with_capacity(theta.len());
-                for i in 0..theta.len() {
-                    let g = grad[i];
-                    m[i] = b1 * m[i] + (1.0 - b1) * g;
-                    v[i] = b2 * v[i] + (1.0 - b2) * g * g;
-                    let denom = v[i].sqrt() / bias2_sqrt + eps;
-                    next.push(theta[i] - step_size * m[i] / denom);
-                }
-                next
-            })?;
-            var.set(&Tensor::from_vec(theta, var.shape(), var.device())?)?;
+            let update = Update {
+                beta1: self.beta1 as f32,
+                beta2: self.beta2 as f32,
+                step_size: (self.lr / bias1) as f32,
+                bias2_sqrt,
+                eps: self.eps as f32,
+                moments: RefCell::new((m, v)),
+            };
+            // In place: no copy of the gradient or of the weights, no temporary tensors.
+            var.as_tensor().inplace_op2(&grad, &update)?;
         }
         Ok(Ok(()))
+    }
+}
+
+/// One parameter's Adam update, applied to the weights' storage by candle's in-place op.
+struct Update<'a> {
+    beta1: f32,
+    beta2: f32,
+    step_size: f32,
+    bias2_sqrt: f32,
+    eps: f32,
+    /// First and second moments; `cpu_fwd` takes `&self`, so they sit in a `RefCell`.
+    moments: RefCell<(&'a mut Vec<f32>, &'a mut Vec<f32>)>,
+}
+
+impl InplaceOp2 for Update<'_> {
+    fn name(&self) -> &'static str {
+        "adam-update"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<()> {
+        let (Some((t0, t1)), Some((g0, g1))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
+        else {
+            candle_core::bail!("adam: weights and gradient must be contiguous");
+        };
+        let (CpuStorage::F32(theta), CpuStorage::F32(grad)) = (s1, s2) else {
+            candle_core::bail!("adam: weights and gradient must be f32");
+        };
+        let (theta, grad) = (&mut theta[t0..t1], &grad[g0..g1]);
+        let mut moments = self.moments.borrow_mut();
+        let (m, v) = &mut *moments;
+        if theta.len() != grad.len() || m.len() != grad.len() || v.len() != grad.len() {
+            candle_core::bail!("adam: weights, gradient and moments differ in size");
+        }
+        let (b1, b2) = (self.beta1, self.beta2);
+        // torch.optim.Adam's order of operations (single-tensor path), so figures agree with
+        // PyTorch to f32 rounding.
+        for (((p, &g), m), v) in theta
+            .iter_mut()
+            .zip(grad)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            let denom = v.sqrt() / self.bias2_sqrt + self.eps;
+            *p -= self.step_size * *m / denom;
+        }
+        Ok(())
     }
 }
 
