@@ -59,10 +59,7 @@ impl Linear {
         let inp = dims[dims.len() - 1];
         let out = self.weight.dim(0)?;
         let rows = x.elem_count() / inp;
-        let y = x
-            .reshape((rows, inp))?
-            .matmul(&self.weight.t()?)?
-            .broadcast_add(&self.bias)?;
+        let y = super::affine::linear(&x.reshape((rows, inp))?, &self.weight, &self.bias)?;
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().expect("rank >= 1") = out;
         y.reshape(out_dims)

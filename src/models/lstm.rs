@@ -73,8 +73,8 @@ impl Lstm {
             let mut c = h.clone();
             let mut outputs = Vec::with_capacity(t);
             for step in 0..t {
-                let gates =
-                    (gates_x.narrow(1, step, 1)?.squeeze(1)? + h.matmul(&layer.w_hh.t()?)?)?;
+                let gates = (gates_x.narrow(1, step, 1)?.squeeze(1)?
+                    + super::affine::matmul_t(&h, &layer.w_hh)?)?;
                 let i = candle_nn::ops::sigmoid(&gates.narrow(1, 0, h_size)?)?;
                 let f = candle_nn::ops::sigmoid(&gates.narrow(1, h_size, h_size)?)?;
                 let g = gates.narrow(1, 2 * h_size, h_size)?.tanh()?;

@@ -1,6 +1,7 @@
 //! The study's four latent vector models. Each reads `[batch, context, dim]` sentence vectors
 //! and predicts the next sentence's vector, L2-normalised.
 
+mod affine;
 pub mod layers;
 mod lstm;
 mod mlp;
