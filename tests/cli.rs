@@ -93,8 +93,17 @@ fn train_eval_compare_on_an_npy() {
         "{best}\n{out}"
     );
 
+    let cmp = dir.join("compare");
     let mut args = vec![
-        "compare", "--data", data, "--models", "mlp,lstm", "--epochs", "1",
+        "compare",
+        "--data",
+        data,
+        "--models",
+        "mlp,lstm",
+        "--epochs",
+        "1",
+        "--out",
+        cmp.to_str().unwrap(),
     ];
     args.extend(small);
     let (ok, out) = lvm(&args);
@@ -103,6 +112,36 @@ fn train_eval_compare_on_an_npy() {
         out.contains("rank model") && out.contains("baseline: copy-last"),
         "{out}"
     );
+
+    // The same table again from the run logs alone, without training.
+    let (mlp_log, lstm_log) = (cmp.join("mlp.json"), cmp.join("lstm.json"));
+    let (ok, table) = lvm(&[
+        "compare",
+        "--logs",
+        mlp_log.to_str().unwrap(),
+        lstm_log.to_str().unwrap(),
+    ]);
+    assert!(ok, "{table}");
+    assert!(
+        table.starts_with("rank model") && out.ends_with(&table),
+        "{out}\n{table}"
+    );
+
+    // Logs of other data cannot share one table (their baselines differ).
+    let other = cmp.join("other.json");
+    let text = std::fs::read_to_string(&lstm_log).unwrap();
+    std::fs::write(
+        &other,
+        text.replace("\"dataset\": \"cycle\"", "\"dataset\": \"other\""),
+    )
+    .unwrap();
+    let (ok, err) = lvm(&[
+        "compare",
+        "--logs",
+        mlp_log.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("other data (other)"), "{err}");
 
     let mut args = vec![
         "bench", "--data", data, "--models", "mlp", "--steps", "2", "--warmup", "1",

@@ -50,6 +50,10 @@ pub struct CompareArgs {
     /// Folder for each model's run log (`<model>.json`) and checkpoint.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Train nothing: print the table from these run logs (`run.json` of `lvm train`, or a
+    /// shipped `pretrained/<model>.json`), all of one dataset.
+    #[arg(long, num_args = 1.., conflicts_with_all = ["out", "models"])]
+    logs: Vec<PathBuf>,
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
@@ -260,6 +264,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<()> {
+    if !args.logs.is_empty() {
+        print!("{}", ranking_table(&read_logs(&args.logs)?));
+        return Ok(());
+    }
     let kinds = args.models.kinds()?;
     let mut logs: Vec<RunLog> = Vec::new();
     let mut failures = Vec::new();
@@ -294,6 +302,35 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Run logs written by `lvm train`, checked to share one dataset and split (so one set of
+/// baselines describes them all).
+fn read_logs(paths: &[PathBuf]) -> Result<Vec<RunLog>> {
+    let mut logs: Vec<RunLog> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let log: RunLog = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a run log", path.display()))?;
+        if let Some(first) = logs.first() {
+            let same = first.config.dataset == log.config.dataset
+                && first.config.split == log.config.split
+                && first.config.val_fraction == log.config.val_fraction
+                && first.config.sample == log.config.sample;
+            if !same {
+                anyhow::bail!(
+                    "{} is a run on other data ({}) than the first log ({}): one table per \
+                     dataset, split and sample",
+                    path.display(),
+                    log.config.dataset,
+                    first.config.dataset
+                );
+            }
+        }
+        logs.push(log);
+    }
+    Ok(logs)
 }
 
 /// The study's table: models ranked by best validation cosine, then the baselines.
