@@ -63,7 +63,12 @@ export async function open(browser, url) {
   const errors = [];
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   page.on("pageerror", (e) => errors.push(String(e)));
+  // A renderer killed by the OS leaves every later wait to time out; say so at once.
+  page.on("crash", () => console.error(`the page crashed: ${url}`));
   await page.goto(url);
+  // The page is live once its wasm has enabled the Train button (it ships disabled); before
+  // that, clicks are not heard and the notices are not written yet.
+  await page.waitForSelector("#controls [data-action=train]:not([disabled])", { state: "attached" });
   return { page, context, errors };
 }
 

@@ -175,7 +175,12 @@ test("missing weights, a corrupt dataset and a crashed worker each show a clear 
   const b = await open(browser, server.url +
     "?models=mlp,lstm&sample=600&epochs=1&lstm.hidden=8192&lstm.layers=16");
   await b.page.click("[data-action=train]");
-  await b.page.waitForSelector("#error-lstm:not([hidden])", { timeout: 300_000 });
+  await b.page.waitForSelector("#error-lstm:not([hidden])", { timeout: 300_000 }).catch(async (e) => {
+    // What the cards said when the crash never showed, for the CI log.
+    const said = await b.page.evaluate(() => ["mlp", "lstm"].map((m) =>
+      `${m}: ${document.getElementById(`status-${m}`)?.textContent}`).join("; ")).catch(() => "(page gone)");
+    throw new Error(`${e.message}\n${said}`);
+  });
   assert.match(await b.page.textContent("#error-lstm"), /worker (crashed|stopped)/);
   await waitForState(b.page, "mlp", "finished");
   await b.context.close();

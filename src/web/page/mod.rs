@@ -104,11 +104,25 @@ pub fn start() {
     APP.with(|a| *a.borrow_mut() = Some(app));
     with_app(|app| app.write_url());
     listen();
+    enable_shared_buttons();
     load_dataset();
     if autostart {
         with_app(|app| app.train(Start::Train));
     }
     schedule_render();
+}
+
+/// index.html ships the shared buttons disabled: a click before the page listens would be lost
+/// without a word (and a test's click right after the page opens would be, too).
+fn enable_shared_buttons() {
+    for action in ["train", "pause", "resume", "step", "stop", "copy-link"] {
+        let selector = format!("#controls button[data-action=\"{action}\"]");
+        if let Ok(Some(b)) = dom::document().query_selector(&selector) {
+            if let Ok(b) = b.dyn_into::<web_sys::HtmlButtonElement>() {
+                b.set_disabled(false);
+            }
+        }
+    }
 }
 
 fn listen() {
