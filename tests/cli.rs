@@ -92,6 +92,15 @@ fn train_eval_compare_on_an_npy() {
         out.contains(&format!("val cosine          {best:.4}")),
         "{best}\n{out}"
     );
+    // The checkpoint's retrieval is the one the finished run logged.
+    let (at_1, at_10) = (
+        log["retrieval"]["at_1"].as_f64().unwrap(),
+        log["retrieval"]["at_10"].as_f64().unwrap(),
+    );
+    assert!(
+        out.contains(&format!("retrieval @1 / @10  {at_1:.4} / {at_10:.4}")),
+        "{at_1} {at_10}\n{out}"
+    );
 
     let cmp = dir.join("compare");
     let mut args = vec![

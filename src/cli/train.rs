@@ -5,7 +5,7 @@ use crate::checkpoint::{self, Precision};
 use crate::data::{Split, Windows};
 use crate::metrics::{EpochMetrics, RunLog};
 use crate::run::RunConfig;
-use crate::train::{evaluate, native_clock, TrainError, Trainer};
+use crate::train::{evaluate, native_clock, retrieval, TrainError, Trainer};
 use anyhow::{Context, Result};
 use candle_core::Device;
 use clap::Args;
@@ -231,6 +231,13 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     println!("copy-last           {:.4}", e.baselines.copy_last.mean);
     println!("mean-of-context     {:.4}", e.baselines.mean_context.mean);
     println!("train-mean          {:.4}", e.baselines.train_mean.mean);
+    let r = retrieval(&model, &split.val, &Device::Cpu)?;
+    println!(
+        "retrieval @1 / @10  {:.4} / {:.4}  (the true next sentence among all {} rows)",
+        r.at_1,
+        r.at_10,
+        windows.rows().len() / windows.dim()
+    );
     if args.examples > 0 {
         let dir = args.data.dataset_dir(&config).ok_or_else(|| {
             anyhow::anyhow!("--examples needs a dataset folder with texts, not a bare .npy")

@@ -5,7 +5,7 @@ pub mod loss;
 mod trainer;
 
 pub use trainer::{
-    evaluate, predict, Clock, Evaluation, StepPhases, StepReport, TrainError, Trainer,
+    evaluate, predict, retrieval, Clock, Evaluation, StepPhases, StepReport, TrainError, Trainer,
 };
 
 /// A monotonic clock for native callers: seconds since the first call.

@@ -5,7 +5,7 @@ use super::adam::{with_f32, Adam};
 use super::loss::{cosine_loss, infonce_loss};
 use crate::data::{Split, Windows};
 use crate::metrics::{
-    cosine, mean_pairwise_cosine, Baselines, CosineSummary, EpochMetrics, RunLog,
+    cosine, mean_pairwise_cosine, Baselines, CosineSummary, EpochMetrics, Retrieval, RunLog,
 };
 use crate::models::{Mode, Model, Snapshot};
 use crate::rng::{Rng, Stream};
@@ -323,15 +323,8 @@ impl Trainer {
 
     /// Retrieval@1 and @10 of the model's current validation predictions among all rows of
     /// the data (for a dataset: every sentence).
-    pub fn retrieval(&self) -> Result<crate::metrics::Retrieval, TrainError> {
-        let val = &self.split.val;
-        let pred = self.predict(val)?;
-        let truth: Vec<usize> = (0..val.len()).map(|i| val.target_row(i)).collect();
-        let r = crate::dataset::retrieval_at(val.rows(), val.dim(), &pred, &truth, &[1, 10])?;
-        Ok(crate::metrics::Retrieval {
-            at_1: r[0],
-            at_10: r[1],
-        })
+    pub fn retrieval(&self) -> Result<Retrieval, TrainError> {
+        retrieval(&self.model, &self.split.val, &self.device)
     }
 
     /// The best epoch's weights (the study keeps the best validation epoch).
@@ -359,6 +352,23 @@ pub fn predict(model: &Model, windows: &Windows, device: &Device) -> Result<Vec<
         with_f32(&pred, |p| out.extend_from_slice(p))?;
     }
     Ok(out)
+}
+
+/// Retrieval@1 and @10 of a model's predictions for `windows` among all rows of their data
+/// (for a dataset: every sentence). Native only in practice: it scores every window against
+/// every row, which is too slow for the page.
+pub fn retrieval(
+    model: &Model,
+    windows: &Windows,
+    device: &Device,
+) -> Result<Retrieval, TrainError> {
+    let pred = predict(model, windows, device)?;
+    let truth: Vec<usize> = (0..windows.len()).map(|i| windows.target_row(i)).collect();
+    let r = crate::dataset::retrieval_at(windows.rows(), windows.dim(), &pred, &truth, &[1, 10])?;
+    Ok(Retrieval {
+        at_1: r[0],
+        at_10: r[1],
+    })
 }
 
 /// Validation metrics of a model on a split: what `lvm eval` and a loaded checkpoint report.
