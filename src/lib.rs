@@ -1,6 +1,7 @@
 //! LVM Playground core: data, the study's models, training, metrics and run configs, in plain
 //! Rust that builds natively and for `wasm32-unknown-unknown`. Only `web` knows the browser.
 
+pub mod bench;
 pub mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

@@ -56,7 +56,7 @@ pub struct StepReport {
 }
 
 /// Seconds spent in each part of one optimiser step.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StepPhases {
     /// Gathering the batch's windows into tensors.
     pub batch: f64,

@@ -4,17 +4,22 @@
 //! Messages in: `{type: "init", config, dataset}` (a run's query string and the URL prefix of
 //! its dataset's files, which the worker fetches itself, from the Cache API the page filled,
 //! so the page never copies the vectors), `{type: "pretrained", checkpoint, dataset}`,
-//! `{type: "export"}`, and the session's JSON commands as strings (queued while an `init` is
-//! still loading). Messages out: the session's events as JSON
-//! strings, and `{type: "export", weights, json, csv}`. The worker trains one step at a time
+//! `{type: "export"}`, `{type: "bench", config, dataset, warmup, steps}` (speed of one model,
+//! for `tests/e2e/bench.mjs`), and the session's JSON commands as strings (queued while an
+//! `init` is still loading). Messages out: the session's events as JSON strings,
+//! `{type: "export", weights, json, csv}`, and `{"type": "bench", "speed": ...}` as a JSON
+//! string. The worker trains one step at a time
 //! and yields to its event loop between steps, which is what lets a pause or stop land
 //! between any two steps.
 
 use super::api::{pretrained_events, Run};
 use super::fetch::fetch_cached;
+use crate::bench::measure;
 use crate::dataset::Dataset;
 use crate::run::RunConfig;
 use crate::session::{Command, Event};
+use crate::train::Trainer;
+use candle_core::Device;
 use js_sys::{Object, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -92,6 +97,11 @@ fn on_message(msg: JsValue) {
                 fail(e);
             }
         }),
+        Some("bench") => wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = bench(&msg).await {
+                fail(e);
+            }
+        }),
         Some("export") => {
             if let Err(e) = export() {
                 fail(e);
@@ -126,6 +136,41 @@ async fn pretrained(msg: &JsValue) -> Result<(), String> {
         .map_err(|e| format!("the pretrained weights cannot be used: {e}"))?;
     events.iter().for_each(post);
     Ok(())
+}
+
+/// Times training steps and inference batches of the message's config in this worker, as
+/// `lvm bench` does natively.
+async fn bench(msg: &JsValue) -> Result<(), String> {
+    let query = string(msg, "config").ok_or("no 'config'")?;
+    let count = |key: &str, default: usize| {
+        Reflect::get(msg, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_f64())
+            .map_or(default, |v| v as usize)
+    };
+    let mut cfg = RunConfig::from_query(&query).map_err(|e| e.to_string())?;
+    // Enough epochs that the timed steps never run out.
+    cfg.epochs = 1000;
+    let windows = dataset(msg)
+        .await?
+        .windows(cfg.context)
+        .map_err(|e| e.to_string())?;
+    let mut trainer =
+        Trainer::new(&cfg, &windows, &Device::Cpu, super::now).map_err(|e| e.to_string())?;
+    let speed = measure(
+        &mut trainer,
+        super::now,
+        count("warmup", 3),
+        count("steps", 10),
+    )
+    .map_err(|e| e.to_string())?;
+    // The worker's whole linear memory afterwards (it never shrinks): what the run needed.
+    let memory_bytes = core::arch::wasm32::memory_size::<0>() * 65536;
+    let json = serde_json::json!({ "type": "bench", "speed": speed, "memory_bytes": memory_bytes })
+        .to_string();
+    scope()
+        .post_message(&JsValue::from_str(&json))
+        .map_err(|_| "could not send the benchmark".to_string())
 }
 
 fn export() -> Result<(), String> {

@@ -1,10 +1,11 @@
 // Browser benchmark: figures from inside the playground's workers in headless Chromium.
 // Not a test (nothing asserts a time): `node tests/e2e/bench.mjs` after `trunk build --release`.
 // Prints wasm sizes, seconds from page load to the first MLP epoch on the default sample,
-// training samples/s per model with one worker, and with the three study models at once.
+// training samples/s per model with one worker, and with the three study models at once, and
+// `lvm bench`'s figures (training and inference, where a step goes) from inside one worker.
 import { stat, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { serve, launch, open, totalSteps, DIST } from "./harness.mjs";
+import { serve, launch, open, totalSteps, benchInWorker, DIST } from "./harness.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const server = await serve();
@@ -15,7 +16,7 @@ for (const f of (await readdir(DIST)).filter((f) => f.endsWith(".wasm"))) {
 }
 
 // Page load -> first MLP epoch, default sample, fresh browser profile (dataset downloaded).
-if (!process.env.BENCH_SKIP_LOAD) {
+if (!process.env.BENCH_SKIP_LOAD && !process.env.BENCH_ONLY_WORKER) {
   const { page, context } = await open(browser, server.url + "?models=mlp&autostart=1");
   await page.waitForFunction(() => /^epoch 1:/.test(document.getElementById("numbers-mlp").textContent),
     null, { timeout: 600_000, polling: 50 });
@@ -58,8 +59,35 @@ async function throughput(models) {
   }));
 }
 
+/** `lvm bench`'s figures for each model, each from a fresh playground worker. */
+async function workerBench(models, steps) {
+  const { page, context } = await open(browser, server.url + "?models=mlp");
+  const out = [];
+  for (const model of models) out.push({ model, ...await benchInWorker(page, `sample=4000&model=${model}`, steps, WARMUP) });
+  await context.close();
+  return out;
+}
+
+// wasm memory grows over the first steps (each new page is zeroed when first touched), which
+// made InfoNCE's steps 4-13 twice as slow as its later ones; 15 untimed steps reach the steady
+// state that a training run spends its time in.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 15);
+const BENCH_MODELS = (process.env.BENCH_MODELS ?? "mlp,lstm,transformer,transformer-infonce").split(",").filter(Boolean);
+const fmt = (x, w, d = 1) => x.toFixed(d).padStart(w);
+console.log("one worker, `lvm bench` figures (batch: the model's own; BENCH_WARMUP warm-up + BENCH_STEPS timed steps):");
+console.log(`${"model".padEnd(20)} ${"batch".padStart(5)} ${"train ms/step".padStart(13)} ${"samples/s".padStart(9)} ${"infer ms/batch".padStart(14)} ${"samples/s".padStart(9)}   batch / forward+loss / backward / Adam, ms`);
+for (const r of await workerBench(BENCH_MODELS, Number(process.env.BENCH_STEPS ?? 10))) {
+  const p = r.train_phases_ms;
+  console.log(`${r.model.padEnd(20)} ${String(r.batch).padStart(5)} ${fmt(r.train_ms_per_step, 13)} ${fmt(r.train_samples_per_second, 9)} ${fmt(r.infer_ms_per_batch, 14)} ${fmt(r.infer_samples_per_second, 9)}   ${[p.batch, p.forward, p.backward, p.optimizer].map((x) => x.toFixed(1)).join(" / ")}   memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
+}
+if (process.env.BENCH_ONLY_WORKER) {
+  await browser.close();
+  await server.close();
+  process.exit(0);
+}
+
 const single = {};
-for (const m of (process.env.BENCH_MODELS ?? "mlp,lstm,transformer,transformer-infonce").split(",").filter(Boolean)) {
+for (const m of BENCH_MODELS) {
   const [r] = await throughput([m]);
   single[m] = r.samplesPerSecond;
   console.log(`one worker  ${m.padEnd(20)} ${r.msPerStep.toFixed(0).padStart(6)} ms/step ${r.samplesPerSecond.toFixed(1).padStart(8)} samples/s (${r.steps} steps in ${SECONDS} s)`);

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { serve, launch, open, totalSteps, waitForState, exportText } from "./harness.mjs";
+import { serve, launch, open, totalSteps, waitForState, exportText, benchInWorker } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -184,6 +184,20 @@ test("missing weights, a corrupt dataset and a crashed worker each show a clear 
   assert.match(await b.page.textContent("#error-lstm"), /worker (crashed|stopped)/);
   await waitForState(b.page, "mlp", "finished");
   await b.context.close();
+});
+
+test("a worker measures lvm bench's figures for a config", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?models=mlp");
+  const s = await benchInWorker(page, "model=mlp&sample=600&batch=50&hidden=64", 4);
+  await context.close();
+  // The config's batch, and figures that add up: the step's parts fit inside the step.
+  assert.equal(s.batch, 50);
+  for (const k of ["train_ms_per_step", "train_samples_per_second", "infer_ms_per_batch", "infer_samples_per_second"]) {
+    assert.ok(Number.isFinite(s[k]) && s[k] > 0, `${k} = ${s[k]}`);
+  }
+  const parts = Object.values(s.train_phases_ms).reduce((a, b) => a + b, 0);
+  assert.ok(parts > 0 && parts <= s.train_ms_per_step + 1e-9, `${parts} vs ${s.train_ms_per_step}`);
+  assert.deepEqual(errors, []);
 });
 
 test("the library trains from a plain JS page (pkg/)", async () => {
