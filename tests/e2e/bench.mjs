@@ -3,6 +3,9 @@
 // Prints wasm sizes, seconds from page load to the first MLP epoch on the default sample,
 // training samples/s per model with one worker, and with the three study models at once, and
 // `lvm bench`'s figures (training and inference, where a step goes) from inside one worker.
+// Environment: BENCH_MODELS (comma list), BENCH_SECONDS (per throughput figure), BENCH_STEPS
+// and BENCH_WARMUP (worker bench), BENCH_STEP_TIMES=1 (print every step), BENCH_SKIP_LOAD=1,
+// BENCH_ONLY_WORKER=1 (the worker bench alone).
 import { stat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { serve, launch, open, totalSteps, benchInWorker, DIST } from "./harness.mjs";
@@ -68,17 +71,19 @@ async function workerBench(models, steps) {
   return out;
 }
 
-// wasm memory grows over the first steps (each new page is zeroed when first touched), which
-// made InfoNCE's steps 4-13 twice as slow as its later ones; 15 untimed steps reach the steady
-// state that a training run spends its time in.
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 15);
+// Untimed steps first, as in `lvm bench`. Each timed step's time is printed too: fresh workers
+// running the same model have differed by up to 2x between runs (InfoNCE 1,330-2,860 ms/step)
+// while each one's own steps stayed steady, and the median shows which a run got.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const BENCH_MODELS = (process.env.BENCH_MODELS ?? "mlp,lstm,transformer,transformer-infonce").split(",").filter(Boolean);
 const fmt = (x, w, d = 1) => x.toFixed(d).padStart(w);
 console.log("one worker, `lvm bench` figures (batch: the model's own; BENCH_WARMUP warm-up + BENCH_STEPS timed steps):");
-console.log(`${"model".padEnd(20)} ${"batch".padStart(5)} ${"train ms/step".padStart(13)} ${"samples/s".padStart(9)} ${"infer ms/batch".padStart(14)} ${"samples/s".padStart(9)}   batch / forward+loss / backward / Adam, ms`);
+console.log(`${"model".padEnd(20)} ${"batch".padStart(5)} ${"train ms/step".padStart(13)} ${"median".padStart(6)} ${"samples/s".padStart(9)} ${"infer ms/batch".padStart(14)} ${"samples/s".padStart(9)}   batch / forward+loss / backward / Adam, ms`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 for (const r of await workerBench(BENCH_MODELS, Number(process.env.BENCH_STEPS ?? 10))) {
+  if (process.env.BENCH_STEP_TIMES) console.log(`  ${r.model} steps, ms: ${r.train_step_ms.map((x) => x.toFixed(0)).join(" ")}`);
   const p = r.train_phases_ms;
-  console.log(`${r.model.padEnd(20)} ${String(r.batch).padStart(5)} ${fmt(r.train_ms_per_step, 13)} ${fmt(r.train_samples_per_second, 9)} ${fmt(r.infer_ms_per_batch, 14)} ${fmt(r.infer_samples_per_second, 9)}   ${[p.batch, p.forward, p.backward, p.optimizer].map((x) => x.toFixed(1)).join(" / ")}   memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`${r.model.padEnd(20)} ${String(r.batch).padStart(5)} ${fmt(r.train_ms_per_step, 13)} ${fmt(median(r.train_step_ms), 6, 0)} ${fmt(r.train_samples_per_second, 9)} ${fmt(r.infer_ms_per_batch, 14)} ${fmt(r.infer_samples_per_second, 9)}   ${[p.batch, p.forward, p.backward, p.optimizer].map((x) => x.toFixed(1)).join(" / ")}   memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
 }
 if (process.env.BENCH_ONLY_WORKER) {
   await browser.close();
