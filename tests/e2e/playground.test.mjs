@@ -2,7 +2,7 @@
 // Needs dist/ (trunk build --release) and /usr/bin/chromium; run with `npm run e2e`.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { serve, launch, open, totalSteps, waitForState, exportText, benchInWorker } from "./harness.mjs";
 
 let server, browser;
@@ -127,18 +127,22 @@ test("a bad link names each bad parameter and keeps the defaults", async () => {
   await context.close();
 });
 
-test("load pretrained weights and see their stated validation cosine", async () => {
-  const { page, context, errors } = await open(browser, server.url + "?models=mlp");
-  await page.click("#card-mlp [data-action=pretrained]");
-  await page.waitForSelector("#numbers-mlp b.val, #error-mlp:not([hidden])", { timeout: 300_000 });
-  assert.equal(await page.isHidden("#error-mlp"), true, await page.textContent("#error-mlp"));
-  const val = page.locator("#numbers-mlp b.val");
-  const ours = Number(await val.textContent());
-  const stated = JSON.parse(
-    await readFile(new URL("../../datasets/wiki-29k/pretrained/mlp.json", import.meta.url), "utf8"));
-  const best = stated.epochs[stated.best_epoch - 1].val.mean;
-  assert.ok(Math.abs(ours - best) < 1e-3, `page ${ours} vs stated ${best}`);
-  await page.locator("#ranking-body tr[data-model=mlp]").waitFor();
+test("every shipped pretrained model loads and shows its stated validation cosine", async () => {
+  const dir = new URL("../../datasets/wiki-29k/pretrained/", import.meta.url);
+  const models = (await readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+  assert.ok(models.includes("mlp"), `shipped: ${models}`);
+  const { page, context, errors } = await open(browser, server.url + `?models=${models.join(",")}`);
+  // All at once: each card loads its weights in its own worker.
+  for (const m of models) await page.click(`#card-${m} [data-action=pretrained]`);
+  for (const m of models) {
+    await page.waitForSelector(`#numbers-${m} b.val, #error-${m}:not([hidden])`, { timeout: 600_000 });
+    assert.equal(await page.isHidden(`#error-${m}`), true, await page.textContent(`#error-${m}`));
+    const ours = Number(await page.locator(`#numbers-${m} b.val`).textContent());
+    const stated = JSON.parse(await readFile(new URL(`${m}.json`, dir), "utf8"));
+    const best = stated.epochs[stated.best_epoch - 1].val.mean;
+    assert.ok(Math.abs(ours - best) < 1e-3, `${m}: page ${ours} vs stated ${best}`);
+    await page.locator(`#ranking-body tr[data-model=${m}]`).waitFor();
+  }
   assert.match(await page.textContent("#ranking-body"), /MLP \(pretrained\)/);
   assert.deepEqual(errors, []);
   await context.close();
