@@ -2,7 +2,9 @@
 //! caller's clock. `lvm bench` prints it natively; the playground's worker posts it from
 //! inside the browser, so both measure the same thing.
 
+use crate::data::Windows;
 use crate::models::Mode;
+use crate::run::RunConfig;
 use crate::train::{Clock, StepPhases, TrainError, Trainer};
 use candle_core::Device;
 use serde::Serialize;
@@ -22,15 +24,22 @@ pub struct Speed {
     pub infer_samples_per_second: f64,
 }
 
-/// Times `steps` optimiser steps and `steps` inference batches, each after `warmup` untimed
-/// ones (allocator and caches warm up). A step that ends an epoch also evaluates the
-/// validation split, so it is left out of the timing.
+/// Times `steps` optimiser steps and `steps` inference batches of a fresh run of `config`,
+/// each after `warmup` untimed ones (allocator and caches warm up). A step that ends an epoch
+/// also evaluates the validation split, so it is left out of the timing.
 pub fn measure(
-    trainer: &mut Trainer,
+    config: &RunConfig,
+    windows: &Windows,
     clock: Clock,
     warmup: usize,
     steps: usize,
 ) -> Result<Speed, TrainError> {
+    // Enough epochs that the timed steps never run out.
+    let config = RunConfig {
+        epochs: 1000,
+        ..config.clone()
+    };
+    let trainer = &mut Trainer::new(&config, windows, &Device::Cpu, clock)?;
     for _ in 0..warmup {
         trainer.step()?;
     }
@@ -86,8 +95,7 @@ pub fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Windows;
-    use crate::run::{ModelKind, RunConfig};
+    use crate::run::ModelKind;
     use std::cell::Cell;
 
     thread_local! {
@@ -113,9 +121,7 @@ mod tests {
         cfg.context = 3;
         cfg.hidden = 8;
         cfg.batch = 10;
-        cfg.epochs = 100;
-        let mut trainer = Trainer::new(&cfg, &windows, &Device::Cpu, ticking).unwrap();
-        let speed = measure(&mut trainer, ticking, 1, 4).unwrap();
+        let speed = measure(&cfg, &windows, ticking, 1, 4).unwrap();
         assert_eq!(speed.batch, 10);
         // Each timed step reads the outer clock twice around the trainer's own four readings
         // (five phases apart), and no step of these four ends an epoch of 18 steps.

@@ -2,9 +2,8 @@
 
 use super::{threads, ConfigArgs, DataArgs, ModelList};
 use crate::bench::{measure, Speed};
-use crate::train::{native_clock, Trainer};
+use crate::train::native_clock;
 use anyhow::Result;
-use candle_core::Device;
 use clap::Args;
 
 #[derive(Args)]
@@ -32,11 +31,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     );
     for kind in args.models.kinds()? {
         let mut config = args.config.config_for(Some(kind))?;
-        // Enough epochs that the timed steps never run out.
-        config.epochs = 1000;
         let windows = args.data.load(&mut config, &args.config)?;
-        let mut trainer = Trainer::new(&config, &windows, &Device::Cpu, native_clock)?;
-        let s = measure(&mut trainer, native_clock, args.warmup, args.steps)?;
+        let s = measure(&config, &windows, native_clock, args.warmup, args.steps)?;
         println!(
             "{:<20} {:>6} {:>14.1} {:>15.0} {:>14.1} {:>15.0}",
             kind.display_name(),

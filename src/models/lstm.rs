@@ -74,9 +74,10 @@ impl Lstm {
             // at construction, because the optimiser updates them in place.
             let input = Linear::from_tensors(layer.w_ih.clone(), (&layer.b_ih + &layer.b_hh)?);
             let gates_x = input.forward(&seq)?; // [b, t, 4h]
-                                                // The state starts at zero, so the first step has no recurrent product and no
-                                                // forget term: skipping them gives the same bits and saves a fifth of the
-                                                // recurrent matmuls (PyTorch computes them).
+
+            // The state starts at zero, so the first step has no recurrent product and no
+            // forget term: skipping them gives the same bits and saves a fifth of the
+            // recurrent matmuls (PyTorch computes them).
             let mut state: Option<(Tensor, Tensor)> = None; // (h, c)
             let mut outputs = Vec::with_capacity(t);
             for step in 0..t {

@@ -18,8 +18,6 @@ use crate::bench::measure;
 use crate::dataset::Dataset;
 use crate::run::RunConfig;
 use crate::session::{Command, Event};
-use crate::train::Trainer;
-use candle_core::Device;
 use js_sys::{Object, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -148,17 +146,14 @@ async fn bench(msg: &JsValue) -> Result<(), String> {
             .and_then(|v| v.as_f64())
             .map_or(default, |v| v as usize)
     };
-    let mut cfg = RunConfig::from_query(&query).map_err(|e| e.to_string())?;
-    // Enough epochs that the timed steps never run out.
-    cfg.epochs = 1000;
+    let cfg = RunConfig::from_query(&query).map_err(|e| e.to_string())?;
     let windows = dataset(msg)
         .await?
         .windows(cfg.context)
         .map_err(|e| e.to_string())?;
-    let mut trainer =
-        Trainer::new(&cfg, &windows, &Device::Cpu, super::now).map_err(|e| e.to_string())?;
     let speed = measure(
-        &mut trainer,
+        &cfg,
+        &windows,
         super::now,
         count("warmup", 3),
         count("steps", 10),
