@@ -97,6 +97,20 @@ pub fn save(
         .map_err(|e| CheckpointError::Safetensors(e.to_string()))
 }
 
+/// How a checkpoint's weights are stored, from its header alone.
+pub fn precision(bytes: &[u8]) -> Result<Precision, CheckpointError> {
+    let (_, metadata) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| CheckpointError::Safetensors(e.to_string()))?;
+    let dtypes: Vec<Dtype> = metadata.tensors().values().map(|t| t.dtype).collect();
+    match dtypes.first() {
+        Some(Dtype::F16) if dtypes.iter().all(|d| *d == Dtype::F16) => Ok(Precision::F16),
+        Some(Dtype::F32) if dtypes.iter().all(|d| *d == Dtype::F32) => Ok(Precision::F32),
+        _ => Err(CheckpointError::Safetensors(format!(
+            "expected all-F32 or all-F16 tensors, found {dtypes:?}"
+        ))),
+    }
+}
+
 /// Parses and checks a checkpoint (any model); [`Checkpoint::into_model`] checks it fits.
 pub fn load(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
     let (_, metadata) = SafeTensors::read_metadata(bytes)
@@ -136,17 +150,22 @@ pub fn load(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
         SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Safetensors(e.to_string()))?;
     let mut tensors = Vec::new();
     for (name, view) in st.tensors() {
-        tensors.push(NamedTensor {
-            values: decode(&name, &view)?,
-            shape: view.shape().to_vec(),
-            name,
-        });
+        tensors.push(load_tensor(&name, &view)?);
     }
     Ok(Checkpoint {
         config,
         dim,
         log,
         tensors,
+    })
+}
+
+/// One stored tensor as float32 values, refused if any value is NaN or infinite.
+pub(crate) fn load_tensor(name: &str, view: &TensorView) -> Result<NamedTensor, CheckpointError> {
+    Ok(NamedTensor {
+        values: decode(name, view)?,
+        shape: view.shape().to_vec(),
+        name: name.to_string(),
     })
 }
 

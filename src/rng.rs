@@ -48,6 +48,17 @@ impl Rng {
         Self::new(splitmix64(&mut sm))
     }
 
+    /// The generator's whole state, to save a run part-way and continue it later.
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// A generator continuing from [`Rng::state`]; `None` for the all-zero state, which
+    /// xoshiro never reaches (it would only ever return zeros).
+    pub fn from_state(s: [u64; 4]) -> Option<Self> {
+        (s != [0; 4]).then_some(Self { s })
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
         let t = self.s[1] << 17;
@@ -133,6 +144,15 @@ mod tests {
                 0x1A5F_849D_4933_E6E0
             ]
         );
+    }
+
+    #[test]
+    fn a_saved_state_continues_the_stream() {
+        let mut a = Rng::new(9);
+        a.next_u64();
+        let mut b = Rng::from_state(a.state()).unwrap();
+        assert_eq!(a.next_u64(), b.next_u64());
+        assert!(Rng::from_state([0; 4]).is_none());
     }
 
     #[test]

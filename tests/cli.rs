@@ -2,6 +2,7 @@
 
 mod common;
 
+use lvm_playground::checkpoint::{self, Precision};
 use lvm_playground::npy::{self, DType};
 use std::path::PathBuf;
 use std::process::Command;
@@ -159,6 +160,89 @@ fn train_eval_compare_on_an_npy() {
     let (ok, out) = lvm(&args);
     assert!(ok, "{out}");
     assert!(out.contains("train samples/s"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_stopped_run_resumes_to_the_same_results() {
+    let dir = temp_dir("resume");
+    let data = dir.join("cycle.npy");
+    let rows = common::cyclic_stream(200, 32, 7, 4);
+    std::fs::write(&data, npy::write(&[200, 32], &rows, DType::F32)).unwrap();
+    let data = data.to_str().unwrap();
+    let (whole, part) = (dir.join("whole"), dir.join("part"));
+    let train = |out: &PathBuf, epochs: &str| {
+        lvm(&[
+            "train",
+            "--data",
+            data,
+            "--model",
+            "transformer",
+            "--set",
+            "hidden=32",
+            "--set",
+            "ff=64",
+            "--set",
+            "heads=4",
+            "--set",
+            "layers=1",
+            "--batch",
+            "16",
+            "--epochs",
+            epochs,
+            "--f16",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let (ok, out) = train(&whole, "3");
+    assert!(ok, "{out}");
+    // A run of 1 epoch stands for one killed after its first epoch: both leave the same files.
+    let (ok, out) = train(&part, "1");
+    assert!(ok, "{out}");
+    let part_dir = part.to_str().unwrap();
+    let (ok, out) = lvm(&[
+        "train", "--resume", part_dir, "--data", data, "--epochs", "3",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("after epoch 1 of 3") && out.contains("epoch   3"),
+        "{out}"
+    );
+    assert!(!out.contains("epoch   1 "), "epoch 1 trained again:\n{out}");
+
+    let log = |d: &PathBuf| -> serde_json::Value {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("run.json")).unwrap()).unwrap();
+        for e in v["epochs"].as_array_mut().unwrap() {
+            e["seconds"] = 0.into();
+            e["samples_per_second"] = 0.into();
+        }
+        v
+    };
+    assert_eq!(log(&part), log(&whole));
+    // The checkpoints differ only in the log's timings: same float16 weights.
+    let ckpt = |d: &PathBuf| std::fs::read(d.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(checkpoint::precision(&ckpt(&part)).unwrap(), Precision::F16);
+    let weights = |d: &PathBuf| {
+        let mut t = checkpoint::load(&ckpt(d)).unwrap().tensors;
+        t.sort_by(|a, b| a.name.cmp(&b.name));
+        t
+    };
+    assert!(weights(&part) == weights(&whole), "the weights differ");
+
+    // Only the length of a run may change on resuming it.
+    let (ok, out) = lvm(&["train", "--resume", part_dir, "--data", data, "--lr", "0.1"]);
+    assert!(
+        !ok && out.contains("only --epochs may change (not lr)"),
+        "{out}"
+    );
+    let (ok, out) = lvm(&[
+        "train", "--resume", part_dir, "--data", data, "--epochs", "2",
+    ]);
+    assert!(!ok && out.contains("already done 3 epochs"), "{out}");
+    let (ok, out) = lvm(&["train", "--resume", dir.to_str().unwrap(), "--data", data]);
+    assert!(!ok && out.contains("state.safetensors"), "{out}");
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -4,13 +4,12 @@ use super::{group_digits, threads, ConfigArgs, DataArgs, ModelList};
 use crate::checkpoint::{self, Precision};
 use crate::data::{Split, Windows};
 use crate::metrics::{EpochMetrics, RunLog};
-use crate::run::RunConfig;
-use crate::train::{evaluate, native_clock, retrieval, TrainError, Trainer};
-use anyhow::{Context, Result};
+use crate::train::{evaluate, native_clock, retrieval, saved_config, TrainError, Trainer};
+use anyhow::{anyhow, bail, Context, Result};
 use candle_core::Device;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -18,12 +17,18 @@ pub struct TrainArgs {
     config: ConfigArgs,
     #[command(flatten)]
     data: DataArgs,
-    /// Folder for checkpoint.safetensors (best epoch) and run.json.
+    /// Folder for checkpoint.safetensors (best epoch), run.json and state.safetensors (the
+    /// whole run after its last finished epoch, for --resume).
     #[arg(long, default_value = "runs/latest")]
     out: PathBuf,
     /// Store the checkpoint's weights as float16 (half the size).
     #[arg(long)]
     f16: bool,
+    /// Continue the run in this folder from its last finished epoch (its state.safetensors),
+    /// with the same results as if it had never stopped. Only --epochs may be given, to train
+    /// a run for longer; the checkpoint keeps its precision.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "f16"])]
+    resume: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -57,40 +62,98 @@ pub struct CompareArgs {
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
+    if let Some(dir) = &args.resume {
+        return resume(args, dir);
+    }
     let mut config = args.config.config_for(None)?;
     let windows = args.data.load(&mut config, &args.config)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let output = RunFiles {
-        checkpoint: args.out.join("checkpoint.safetensors"),
-        log: args.out.join("run.json"),
-        precision: if args.f16 {
-            Precision::F16
-        } else {
-            Precision::F32
-        },
+    let precision = if args.f16 {
+        Precision::F16
+    } else {
+        Precision::F32
     };
-    let (_, outcome) = run(&config, &windows, Some(&output))?;
+    let trainer = Trainer::new(&config, &windows, &Device::Cpu, native_clock)?;
+    let (_, outcome) = run(
+        trainer,
+        &windows,
+        Some(&RunFiles::train(&args.out, precision)),
+    )?;
     outcome
 }
 
-/// Where a run's best checkpoint and its log go.
+/// `lvm train --resume DIR`: the run's own config and data, from its saved state.
+fn resume(args: &TrainArgs, dir: &Path) -> Result<()> {
+    let files = RunFiles::train(dir, Precision::F32);
+    let state_file = files.state.as_ref().expect("a train run has a state file");
+    let bytes = std::fs::read(state_file).with_context(|| {
+        format!(
+            "reading {} (written after each epoch by `lvm train`)",
+            state_file.display()
+        )
+    })?;
+    let given = args.config.pairs()?;
+    if let Some((key, _)) = given.iter().find(|(k, _)| k != "epochs") {
+        bail!("--resume continues the run's own config; only --epochs may change (not {key})");
+    }
+    let mut config = saved_config(&bytes).with_context(|| format!("{}", state_file.display()))?;
+    let windows = args.data.load(&mut config, &ConfigArgs::default())?;
+    let mut trainer = Trainer::resume(&bytes, &windows, &Device::Cpu, native_clock)
+        .with_context(|| format!("{}", state_file.display()))?;
+    if let Some((_, epochs)) = given.iter().find(|(k, _)| k == "epochs") {
+        let epochs = epochs
+            .parse()
+            .map_err(|_| anyhow!("--epochs: '{epochs}' is not a whole number"))?;
+        trainer.extend_to(epochs)?;
+    }
+    // The best checkpoint was written when the run started; keep its precision.
+    let precision = match std::fs::read(&files.checkpoint) {
+        Ok(ckpt) => checkpoint::precision(&ckpt)
+            .with_context(|| format!("{}", files.checkpoint.display()))?,
+        Err(_) => Precision::F32,
+    };
+    println!(
+        "resuming {} after epoch {} of {}",
+        dir.display(),
+        trainer.epoch(),
+        trainer.config().epochs
+    );
+    let (_, outcome) = run(trainer, &windows, Some(&RunFiles { precision, ..files }))?;
+    outcome
+}
+
+/// Where a run's best checkpoint, its log and (for `lvm train`) its state go.
 struct RunFiles {
     checkpoint: PathBuf,
     log: PathBuf,
+    state: Option<PathBuf>,
     precision: Precision,
+}
+
+impl RunFiles {
+    /// The files of `lvm train` in `dir`.
+    fn train(dir: &Path, precision: Precision) -> Self {
+        Self {
+            checkpoint: dir.join("checkpoint.safetensors"),
+            log: dir.join("run.json"),
+            state: Some(dir.join("state.safetensors")),
+            precision,
+        }
+    }
 }
 
 /// Trains one run to the end with a progress bar, printing a line per epoch. A run stopped by
 /// a NaN still returns its log (its best epoch so far is kept) together with the error.
-/// With `files`, the log and best checkpoint are rewritten after every epoch, so a long run
-/// that is killed keeps what it had; the final write adds retrieval to the log.
+/// With `files`, the log, best checkpoint and state are rewritten after every epoch, so a
+/// long run that is killed keeps what it had and can be resumed; the final write adds
+/// retrieval to the log.
 fn run(
-    config: &RunConfig,
+    mut trainer: Trainer,
     windows: &Windows,
     files: Option<&RunFiles>,
 ) -> Result<(RunLog, Result<()>)> {
-    let mut trainer = Trainer::new(config, windows, &Device::Cpu, native_clock)?;
+    let config = trainer.config().clone();
     let split = trainer.split();
     println!(
         "{} ({} parameters) on {}: {} train / {} validation windows, {} epochs of {} steps, {} thread(s)",
@@ -110,6 +173,7 @@ fn run(
         b.copy_last.mean, b.mean_context.mean, b.train_mean.mean
     );
     let bar = ProgressBar::new(trainer.total_steps());
+    bar.set_position(trainer.steps_done());
     bar.set_style(
         ProgressStyle::with_template(
             "{bar:30} {pos}/{len} steps  {msg}  elapsed {elapsed}  ETA {eta}",
@@ -135,6 +199,9 @@ fn run(
                     bar.suspend(|| println!("{}", epoch_line(&m)));
                     if let Some(files) = files {
                         save_run(&trainer, &trainer.log(), files)?;
+                        if let Some(state) = &files.state {
+                            write_whole(state, &trainer.save_state()?)?;
+                        }
                     }
                 }
             }
@@ -185,8 +252,7 @@ fn epoch_line(m: &EpochMetrics) -> String {
 
 /// Writes the run log and the best epoch's weights (when an epoch has finished).
 fn save_run(trainer: &Trainer, log: &RunLog, files: &RunFiles) -> Result<()> {
-    std::fs::write(&files.log, serde_json::to_string_pretty(&log)?)
-        .with_context(|| format!("writing {}", files.log.display()))?;
+    write_whole(&files.log, serde_json::to_string_pretty(&log)?.as_bytes())?;
     if let Some(weights) = trainer.best_weights() {
         let bytes = checkpoint::save(
             trainer.config(),
@@ -195,10 +261,18 @@ fn save_run(trainer: &Trainer, log: &RunLog, files: &RunFiles) -> Result<()> {
             Some(log),
             files.precision,
         )?;
-        std::fs::write(&files.checkpoint, bytes)
-            .with_context(|| format!("writing {}", files.checkpoint.display()))?;
+        write_whole(&files.checkpoint, &bytes)?;
     }
     Ok(())
+}
+
+/// Writes a file so that a reader (or a resume after a kill) sees the old one or the new
+/// one, never half of each: a sibling temporary file renamed over it.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
@@ -288,12 +362,14 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
                 Some(RunFiles {
                     checkpoint: out.join(format!("{}.safetensors", kind.as_str())),
                     log: out.join(format!("{}.json", kind.as_str())),
+                    state: None,
                     precision: Precision::F32,
                 })
             }
             None => None,
         };
-        let (log, outcome) = run(&config, &windows, files.as_ref())?;
+        let trainer = Trainer::new(&config, &windows, &Device::Cpu, native_clock)?;
+        let (log, outcome) = run(trainer, &windows, files.as_ref())?;
         if let Err(e) = outcome {
             eprintln!("{}: {e:#}", kind.display_name());
             failures.push(kind.display_name());

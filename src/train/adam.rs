@@ -42,6 +42,19 @@ impl Adam {
         self.t
     }
 
+    /// First and second moment of each parameter, in `Params` order; empty before the first
+    /// step.
+    pub fn moments(&self) -> &[(Vec<f32>, Vec<f32>)] {
+        &self.moments
+    }
+
+    /// Continues from a saved step count and moments (as [`Adam::steps`] and
+    /// [`Adam::moments`] gave them), so the next step is the one the saved run would take.
+    pub fn restore(&mut self, steps: u64, moments: Vec<(Vec<f32>, Vec<f32>)>) {
+        self.t = steps;
+        self.moments = moments;
+    }
+
     /// One update of every parameter that has a gradient. `Ok(Err(..))` when a gradient is not
     /// finite: nothing was changed.
     pub fn step(

@@ -5,7 +5,8 @@ pub mod loss;
 mod trainer;
 
 pub use trainer::{
-    evaluate, predict, retrieval, Clock, Evaluation, StepPhases, StepReport, TrainError, Trainer,
+    evaluate, predict, retrieval, saved_config, Clock, Evaluation, StateError, StepPhases,
+    StepReport, TrainError, Trainer, STATE_FORMAT,
 };
 
 /// A monotonic clock for native callers: seconds since the first call.

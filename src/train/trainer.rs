@@ -12,6 +12,9 @@ use crate::rng::{Rng, Stream};
 use crate::run::{LossKind, RunConfig};
 use candle_core::Device;
 
+mod state;
+pub use state::{saved_config, StateError, STATE_FORMAT};
+
 /// Seconds from an arbitrary fixed origin. Passed in because the clock differs between a
 /// native process and a browser worker.
 pub type Clock = fn() -> f64;
