@@ -121,7 +121,34 @@ impl CustomOp3 for Affine {
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (dx, dw) = backward(x, w, g)?;
-        Ok((dx, Some(dw), Some(g.sum(0)?)))
+        Ok((dx, Some(dw), Some(g.apply_op1_no_bwd(&ColumnSum)?)))
+    }
+}
+
+/// The bias gradient: the sum of a `[rows, cols]` gradient over its rows.
+///
+/// candle's `sum(0)` walks each column down the rows (a stride of `cols` floats per add); this
+/// adds whole rows into one accumulator, in the same order per column, so the result is the
+/// same to the bit at a fraction of the cache misses (2-3% of a Transformer step before).
+struct ColumnSum;
+
+impl candle_core::CustomOp1 for ColumnSum {
+    fn name(&self) -> &'static str {
+        "column-sum"
+    }
+
+    fn cpu_fwd(&self, g: &CpuStorage, gl: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (_, cols) = gl.shape().dims2()?;
+        let (CpuStorage::F32(g), Some((g0, g1))) = (g, gl.contiguous_offsets()) else {
+            candle_core::bail!("column-sum: a contiguous f32 gradient only");
+        };
+        let mut sum = vec![0f32; cols];
+        for row in g[g0..g1].chunks_exact(cols) {
+            for (s, x) in sum.iter_mut().zip(row) {
+                *s += x;
+            }
+        }
+        Ok((CpuStorage::F32(sum), Shape::from(cols)))
     }
 }
 
@@ -171,6 +198,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The bias gradient is candle's `sum(0)`, to the bit, on an awkward shape.
+    #[test]
+    fn column_sum_is_sum_over_rows() {
+        let dev = Device::Cpu;
+        let vals: Vec<f32> = (0..37 * 19)
+            .map(|i| (i as f32 * 0.37).sin() * 1e3)
+            .collect();
+        let g = Tensor::from_vec(vals, (37, 19), &dev).unwrap();
+        let ours = g
+            .apply_op1_no_bwd(&ColumnSum)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let plain = g.sum(0).unwrap().to_vec1::<f32>().unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&ours), bits(&plain));
     }
 
     /// Data that needs no gradient gets none.
