@@ -107,7 +107,7 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<()> {
             .map_err(|_| anyhow!("--epochs: '{epochs}' is not a whole number"))?;
         trainer.extend_to(epochs)?;
     }
-    // The best checkpoint was written when the run started; keep its precision.
+    // The run wrote its best checkpoint after its first epoch; keep that precision.
     let precision = match std::fs::read(&files.checkpoint) {
         Ok(ckpt) => checkpoint::precision(&ckpt)
             .with_context(|| format!("{}", files.checkpoint.display()))?,
