@@ -59,12 +59,35 @@ pub fn save(
     log: Option<&RunLog>,
     precision: Precision,
 ) -> Result<Vec<u8>, CheckpointError> {
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), FORMAT.to_string());
+    meta.insert("config".to_string(), config.to_query());
+    meta.insert("dim".to_string(), dim.to_string());
+    if let Some(log) = log {
+        meta.insert(
+            "log".to_string(),
+            serde_json::to_string(log).expect("a run log always serialises"),
+        );
+    }
+    let named: Vec<_> = tensors
+        .iter()
+        .map(|t| (t.name.clone(), t.shape.as_slice(), t.values.as_slice()))
+        .collect();
+    serialize(&named, precision, meta)
+}
+
+/// Named float32 tensors (name, shape, values) as safetensors bytes stored in `precision`,
+/// with string metadata: the one writer of checkpoints and training states.
+pub(crate) fn serialize(
+    tensors: &[(String, &[usize], &[f32])],
+    precision: Precision,
+    meta: HashMap<String, String>,
+) -> Result<Vec<u8>, CheckpointError> {
     let bytes: Vec<Vec<u8>> = tensors
         .iter()
-        .map(|t| match precision {
-            Precision::F32 => t.values.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            Precision::F16 => t
-                .values
+        .map(|(_, _, values)| match precision {
+            Precision::F32 => values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Precision::F16 => values
                 .iter()
                 .flat_map(|x| f16::from_f32(*x).to_le_bytes())
                 .collect(),
@@ -77,22 +100,12 @@ pub fn save(
     let views = tensors
         .iter()
         .zip(&bytes)
-        .map(|(t, b)| {
-            TensorView::new(dtype, t.shape.clone(), b)
-                .map(|v| (t.name.clone(), v))
+        .map(|((name, shape, _), b)| {
+            TensorView::new(dtype, shape.to_vec(), b)
+                .map(|v| (name.clone(), v))
                 .map_err(|e| CheckpointError::Safetensors(e.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut meta = HashMap::new();
-    meta.insert("format".to_string(), FORMAT.to_string());
-    meta.insert("config".to_string(), config.to_query());
-    meta.insert("dim".to_string(), dim.to_string());
-    if let Some(log) = log {
-        meta.insert(
-            "log".to_string(),
-            serde_json::to_string(log).expect("a run log always serialises"),
-        );
-    }
     safetensors::tensor::serialize(views, Some(meta))
         .map_err(|e| CheckpointError::Safetensors(e.to_string()))
 }

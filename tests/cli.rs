@@ -23,6 +23,14 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// `dir/cycle.npy`: 200 rows of a 7-vector cycle, 32-D, stored as `dtype`.
+fn cycle_npy(dir: &std::path::Path, dtype: DType) -> PathBuf {
+    let data = dir.join("cycle.npy");
+    let rows = common::cyclic_stream(200, 32, 7, 4);
+    std::fs::write(&data, npy::write(&[200, 32], &rows, dtype)).unwrap();
+    data
+}
+
 #[test]
 fn models_prints_the_study_counts() {
     let (ok, out) = lvm(&["models"]);
@@ -40,9 +48,7 @@ fn models_prints_the_study_counts() {
 #[test]
 fn train_eval_compare_on_an_npy() {
     let dir = temp_dir("train");
-    let data = dir.join("cycle.npy");
-    let rows = common::cyclic_stream(200, 32, 7, 4);
-    std::fs::write(&data, npy::write(&[200, 32], &rows, DType::F16)).unwrap();
+    let data = cycle_npy(&dir, DType::F16);
     let data = data.to_str().unwrap();
     let out_dir = dir.join("run");
     let small = [
@@ -166,9 +172,7 @@ fn train_eval_compare_on_an_npy() {
 #[test]
 fn a_stopped_run_resumes_to_the_same_results() {
     let dir = temp_dir("resume");
-    let data = dir.join("cycle.npy");
-    let rows = common::cyclic_stream(200, 32, 7, 4);
-    std::fs::write(&data, npy::write(&[200, 32], &rows, DType::F32)).unwrap();
+    let data = cycle_npy(&dir, DType::F32);
     let data = data.to_str().unwrap();
     let (whole, part) = (dir.join("whole"), dir.join("part"));
     let train = |out: &PathBuf, epochs: &str| {

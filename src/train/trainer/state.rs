@@ -13,14 +13,14 @@
 //! `shuffle_rng` / `dropout_rng` (each generator's four state words in hex).
 
 use super::{TrainError, Trainer};
-use crate::checkpoint::{self, CheckpointError};
+use crate::checkpoint::{self, CheckpointError, Precision};
 use crate::data::Windows;
 use crate::metrics::RunLog;
 use crate::models::NamedTensor;
 use crate::rng::Rng;
 use crate::run::RunConfig;
 use candle_core::Device;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, SafeTensors};
 use std::collections::HashMap;
 
 pub const STATE_FORMAT: &str = "lvm-playground-train-state/1";
@@ -82,19 +82,6 @@ impl Trainer {
             tensors.push((format!("adam.m.{}", t.name), &t.shape, m));
             tensors.push((format!("adam.v.{}", t.name), &t.shape, v));
         }
-        let bytes: Vec<Vec<u8>> = tensors
-            .iter()
-            .map(|(_, _, values)| values.iter().flat_map(|x| x.to_le_bytes()).collect())
-            .collect();
-        let views = tensors
-            .iter()
-            .zip(&bytes)
-            .map(|((name, shape, _), b)| {
-                TensorView::new(Dtype::F32, shape.to_vec(), b)
-                    .map(|v| (name.clone(), v))
-                    .map_err(|e| StateError::Safetensors(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let meta = HashMap::from([
             ("format".to_string(), STATE_FORMAT.to_string()),
             ("config".to_string(), self.cfg.to_query()),
@@ -107,8 +94,7 @@ impl Trainer {
             ("shuffle_rng".to_string(), rng_hex(&self.shuffle_rng)),
             ("dropout_rng".to_string(), rng_hex(&self.dropout_rng)),
         ]);
-        safetensors::tensor::serialize(views, Some(meta))
-            .map_err(|e| StateError::Safetensors(e.to_string()))
+        Ok(checkpoint::serialize(&tensors, Precision::F32, meta)?)
     }
 
     /// Continues a run saved by [`Trainer::save_state`] on the same data: the next step is the
@@ -205,6 +191,11 @@ impl Trainer {
 /// The run config a saved state was made with, read from its header alone (to find its data
 /// before [`Trainer::resume`]).
 pub fn saved_config(bytes: &[u8]) -> Result<RunConfig, StateError> {
+    Ok(header(bytes)?.1)
+}
+
+/// A state's metadata and run config, after checking its format.
+fn header(bytes: &[u8]) -> Result<(HashMap<String, String>, RunConfig), StateError> {
     let (_, metadata) =
         SafeTensors::read_metadata(bytes).map_err(|e| StateError::Safetensors(e.to_string()))?;
     let meta = metadata.metadata().clone().unwrap_or_default();
@@ -214,7 +205,8 @@ pub fn saved_config(bytes: &[u8]) -> Result<RunConfig, StateError> {
     let query = meta
         .get("config")
         .ok_or_else(|| meta_error("config", "missing".into()))?;
-    RunConfig::from_query(query).map_err(|e| meta_error("config", e.to_string()))
+    let config = RunConfig::from_query(query).map_err(|e| meta_error("config", e.to_string()))?;
+    Ok((meta, config))
 }
 
 /// What a state file holds, checked on its own (before it meets a model and data).
@@ -230,19 +222,12 @@ struct SavedState {
 
 impl SavedState {
     fn parse(bytes: &[u8]) -> Result<Self, StateError> {
-        let (_, metadata) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| StateError::Safetensors(e.to_string()))?;
-        let meta = metadata.metadata().clone().unwrap_or_default();
-        if meta.get("format").map(String::as_str) != Some(STATE_FORMAT) {
-            return Err(StateError::Format(meta.get("format").cloned()));
-        }
+        let (meta, config) = header(bytes)?;
         let get = |key: &'static str| {
             meta.get(key)
                 .map(String::as_str)
                 .ok_or_else(|| meta_error(key, "missing".into()))
         };
-        let config = RunConfig::from_query(get("config")?)
-            .map_err(|e| meta_error("config", e.to_string()))?;
         let dim = get("dim")?
             .parse::<usize>()
             .ok()
