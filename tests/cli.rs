@@ -8,8 +8,13 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn lvm(args: &[&str]) -> (bool, String) {
+    lvm_with_env(&[], args)
+}
+
+fn lvm_with_env(env: &[(&str, &str)], args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_lvm"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let text =
@@ -247,6 +252,67 @@ fn a_stopped_run_resumes_to_the_same_results() {
     assert!(!ok && out.contains("already done 3 epochs"), "{out}");
     let (ok, out) = lvm(&["train", "--resume", dir.to_str().unwrap(), "--data", data]);
     assert!(!ok && out.contains("state.safetensors"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Matrix products split rows and columns among threads, never a sum, and elementwise maps
+/// write disjoint elements, so neither pool's size changes a single bit. The model is wide
+/// enough for both to go parallel: 320-row products above gemm's threading threshold and maps
+/// over candle's 64K-element one.
+#[test]
+fn the_thread_count_does_not_change_the_numbers() {
+    let dir = temp_dir("threads");
+    let data = cycle_npy(&dir, DType::F32);
+    let run = |name: &str, threads: &str, env: &[(&str, &str)]| {
+        let out_dir = dir.join(name);
+        let (ok, out) = lvm_with_env(
+            env,
+            &[
+                "--threads",
+                threads,
+                "train",
+                "--data",
+                data.to_str().unwrap(),
+                "--model",
+                "transformer",
+                "--set",
+                "hidden=256",
+                "--set",
+                "ff=1024",
+                "--set",
+                "heads=4",
+                "--set",
+                "layers=1",
+                "--batch",
+                "64",
+                "--epochs",
+                "2",
+                "--out",
+                out_dir.to_str().unwrap(),
+            ],
+        );
+        assert!(ok, "{out}");
+        let mut log: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out_dir.join("run.json")).unwrap())
+                .unwrap();
+        for e in log["epochs"].as_array_mut().unwrap() {
+            e["seconds"] = 0.into();
+            e["samples_per_second"] = 0.into();
+        }
+        let ckpt = std::fs::read(out_dir.join("checkpoint.safetensors")).unwrap();
+        let mut weights = checkpoint::load(&ckpt).unwrap().tensors;
+        weights.sort_by(|a, b| a.name.cmp(&b.name));
+        (log, weights)
+    };
+    let one = run("one", "1", &[]);
+    let two = run("two", "2", &[]);
+    let two_maps_too = run("two-maps-too", "2", &[("CANDLE_NUM_THREADS", "2")]);
+    assert_eq!(one.0, two.0);
+    assert_eq!(one.0, two_maps_too.0);
+    assert!(
+        one.1 == two.1 && one.1 == two_maps_too.1,
+        "the weights differ"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
