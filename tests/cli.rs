@@ -28,6 +28,25 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A run's `run.json` with its timings zeroed: what must repeat to the bit.
+fn run_log(dir: &std::path::Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    for e in v["epochs"].as_array_mut().unwrap() {
+        e["seconds"] = 0.into();
+        e["samples_per_second"] = 0.into();
+    }
+    v
+}
+
+/// A run's checkpointed tensors, by name.
+fn run_weights(dir: &std::path::Path) -> lvm_playground::models::Snapshot {
+    let bytes = std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
+    let mut t = checkpoint::load(&bytes).unwrap().tensors;
+    t.sort_by(|a, b| a.name.cmp(&b.name));
+    t
+}
+
 /// `dir/cycle.npy`: 200 rows of a 7-vector cycle, 32-D, stored as `dtype`.
 fn cycle_npy(dir: &std::path::Path, dtype: DType) -> PathBuf {
     let data = dir.join("cycle.npy");
@@ -220,25 +239,14 @@ fn a_stopped_run_resumes_to_the_same_results() {
     );
     assert!(!out.contains("epoch   1 "), "epoch 1 trained again:\n{out}");
 
-    let log = |d: &PathBuf| -> serde_json::Value {
-        let mut v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(d.join("run.json")).unwrap()).unwrap();
-        for e in v["epochs"].as_array_mut().unwrap() {
-            e["seconds"] = 0.into();
-            e["samples_per_second"] = 0.into();
-        }
-        v
-    };
-    assert_eq!(log(&part), log(&whole));
+    assert_eq!(run_log(&part), run_log(&whole));
     // The checkpoints differ only in the log's timings: same float16 weights.
-    let ckpt = |d: &PathBuf| std::fs::read(d.join("checkpoint.safetensors")).unwrap();
-    assert_eq!(checkpoint::precision(&ckpt(&part)).unwrap(), Precision::F16);
-    let weights = |d: &PathBuf| {
-        let mut t = checkpoint::load(&ckpt(d)).unwrap().tensors;
-        t.sort_by(|a, b| a.name.cmp(&b.name));
-        t
-    };
-    assert!(weights(&part) == weights(&whole), "the weights differ");
+    let ckpt = std::fs::read(part.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(checkpoint::precision(&ckpt).unwrap(), Precision::F16);
+    assert!(
+        run_weights(&part) == run_weights(&whole),
+        "the weights differ"
+    );
 
     // Only the length of a run may change on resuming it.
     let (ok, out) = lvm(&["train", "--resume", part_dir, "--data", data, "--lr", "0.1"]);
@@ -292,17 +300,7 @@ fn the_thread_count_does_not_change_the_numbers() {
             ],
         );
         assert!(ok, "{out}");
-        let mut log: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out_dir.join("run.json")).unwrap())
-                .unwrap();
-        for e in log["epochs"].as_array_mut().unwrap() {
-            e["seconds"] = 0.into();
-            e["samples_per_second"] = 0.into();
-        }
-        let ckpt = std::fs::read(out_dir.join("checkpoint.safetensors")).unwrap();
-        let mut weights = checkpoint::load(&ckpt).unwrap().tensors;
-        weights.sort_by(|a, b| a.name.cmp(&b.name));
-        (log, weights)
+        (run_log(&out_dir), run_weights(&out_dir))
     };
     let one = run("one", "1", &[]);
     let two = run("two", "2", &[]);
