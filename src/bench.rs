@@ -1,12 +1,13 @@
 //! Speed of one model on real windows: training steps and inference batches, timed by the
-//! caller's clock. `lvm bench` prints it natively; the playground's worker posts it from
-//! inside the browser, so both measure the same thing.
+//! caller's clock; and the rate of the matrix products alone at the models' shapes, which
+//! bounds how fast a step can be. `lvm bench` prints both natively; the playground's worker
+//! posts them from inside the browser, so both measure the same thing.
 
 use crate::data::Windows;
 use crate::models::Mode;
 use crate::run::RunConfig;
 use crate::train::{Clock, StepPhases, TrainError, Trainer};
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use serde::Serialize;
 
 /// What [`measure`] found: means over the timed steps.
@@ -92,6 +93,78 @@ pub fn measure(
     })
 }
 
+/// The largest matrix product of each study model, `[m, k] · [k, n]`, at its study batch:
+/// most of a training step is products like these (60-65 % under `perf`), so their rate
+/// bounds a step's.
+pub const STUDY_PRODUCTS: [Product; 3] = [
+    Product {
+        what: "MLP first layer",
+        m: 128,
+        k: 5 * 768,
+        n: 1024,
+    },
+    Product {
+        what: "LSTM gates",
+        m: 128,
+        k: 1024,
+        n: 4 * 1024,
+    },
+    Product {
+        what: "Transformer feed-forward",
+        m: 64 * 5,
+        k: 512,
+        n: 2048,
+    },
+];
+
+/// One matrix product's shape, and what it is in a model.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Product {
+    pub what: &'static str,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+}
+
+/// What [`matmul_rate`] found for one product.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProductRate {
+    #[serde(flatten)]
+    pub product: Product,
+    pub ms: f64,
+    pub gflops: f64,
+}
+
+/// Times `reps` of candle's float32 matmul at `product`'s shape after one untimed product
+/// (which packs nothing ahead: gemm packs inside every call, as in training).
+pub fn matmul_rate(
+    product: Product,
+    clock: Clock,
+    reps: usize,
+) -> Result<ProductRate, candle_core::Error> {
+    let Product { m, k, n, .. } = product;
+    // Values in [-0.5, 0.5): no denormals or infinities, which would time other paths.
+    let values = |len: usize, seed: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 7919 + seed) % 1024) as f32 / 1024.0 - 0.5)
+            .collect()
+    };
+    let a = Tensor::from_vec(values(m * k, 1), (m, k), &Device::Cpu)?;
+    let b = Tensor::from_vec(values(k * n, 2), (k, n), &Device::Cpu)?;
+    a.matmul(&b)?;
+    let t = clock();
+    for _ in 0..reps {
+        a.matmul(&b)?;
+    }
+    let seconds = (clock() - t).max(1e-12);
+    let flops = 2.0 * (m * k * n) as f64 * reps as f64;
+    Ok(ProductRate {
+        product,
+        ms: 1000.0 * seconds / reps.max(1) as f64,
+        gflops: flops / seconds / 1e9,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +205,45 @@ mod tests {
         // Four inference batches between two readings: 1 s for 40 windows.
         assert_eq!(speed.infer_ms_per_batch, 250.0);
         assert_eq!(speed.infer_samples_per_second, 40.0);
+    }
+
+    #[test]
+    fn matmul_rate_follows_the_clock() {
+        let product = Product {
+            what: "test",
+            m: 4,
+            k: 8,
+            n: 16,
+        };
+        // One reading before and one after 5 products: 1 s for 5 × 2·4·8·16 flops.
+        let rate = matmul_rate(product, ticking, 5).unwrap();
+        assert_eq!(rate.ms, 200.0);
+        assert_eq!(rate.gflops, 5.0 * 2.0 * 512.0 / 1e9);
+    }
+
+    #[test]
+    fn study_products_are_the_models_layers() {
+        use crate::models::Model;
+        // Each product's weight is a real parameter of its model, stored [n, k] as PyTorch does,
+        // and m is the rows it multiplies at the study's batch.
+        let weight = |kind, name: &str| {
+            let model = Model::new(&RunConfig::for_model(kind), 768, &Device::Cpu).unwrap();
+            let var = model.params().get(name).unwrap().clone();
+            var.as_tensor().dims().to_vec()
+        };
+        let [mlp, lstm, transformer] = STUDY_PRODUCTS;
+        assert_eq!(weight(ModelKind::Mlp, "net.0.weight"), [mlp.n, mlp.k]);
+        assert_eq!(
+            weight(ModelKind::Lstm, "lstm.weight_hh_l0"),
+            [lstm.n, lstm.k]
+        );
+        assert_eq!(
+            weight(ModelKind::Transformer, "encoder.layers.0.linear1.weight"),
+            [transformer.n, transformer.k]
+        );
+        assert_eq!(mlp.m, RunConfig::for_model(ModelKind::Mlp).batch);
+        assert_eq!(lstm.m, RunConfig::for_model(ModelKind::Lstm).batch);
+        let t = RunConfig::for_model(ModelKind::Transformer);
+        assert_eq!(transformer.m, t.batch * t.context);
     }
 }

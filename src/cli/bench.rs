@@ -1,7 +1,7 @@
 //! `lvm bench`: training and inference speed of each model on real windows.
 
 use super::{threads, ConfigArgs, DataArgs, ModelList};
-use crate::bench::{measure, Speed};
+use crate::bench::{matmul_rate, measure, Speed, STUDY_PRODUCTS};
 use crate::train::native_clock;
 use anyhow::Result;
 use clap::Args;
@@ -20,6 +20,9 @@ pub struct BenchArgs {
     /// Untimed steps first (allocator and caches warm up).
     #[arg(long, default_value_t = 3)]
     warmup: usize,
+    /// Timed repetitions of each study model's largest matrix product alone (0: skip).
+    #[arg(long, default_value_t = 20)]
+    products: usize,
 }
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
@@ -65,6 +68,27 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             cell(p.backward),
             cell(p.optimizer)
         );
+    }
+    if args.products > 0 {
+        println!(
+            "\nmatrix products alone (candle's float32 matmul, {} each):",
+            args.products
+        );
+        println!(
+            "{:<26} {:>28} {:>9} {:>9}",
+            "product", "[m, k] · [k, n]", "ms", "GFLOP/s"
+        );
+        for product in STUDY_PRODUCTS {
+            let r = matmul_rate(product, native_clock, args.products)?;
+            let shape = format!(
+                "[{}, {}] · [{}, {}]",
+                product.m, product.k, product.k, product.n
+            );
+            println!(
+                "{:<26} {:>28} {:>9.2} {:>9.1}",
+                product.what, shape, r.ms, r.gflops
+            );
+        }
     }
     Ok(())
 }

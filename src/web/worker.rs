@@ -5,16 +5,17 @@
 //! its dataset's files, which the worker fetches itself, from the Cache API the page filled,
 //! so the page never copies the vectors), `{type: "pretrained", checkpoint, dataset}`,
 //! `{type: "export"}`, `{type: "bench", config, dataset, warmup, steps}` (speed of one model,
-//! for `tests/e2e/bench.mjs`), and the session's JSON commands as strings (queued while an
-//! `init` is still loading). Messages out: the session's events as JSON strings,
-//! `{type: "export", weights, json, csv}`, and `{"type": "bench", "speed": ...}` as a JSON
-//! string. The worker trains one step at a time
+//! for `tests/e2e/bench.mjs`), `{type: "products", reps}` (the study's matrix products alone),
+//! and the session's JSON commands as strings (queued while an `init` is still loading).
+//! Messages out: the session's events as JSON strings, `{type: "export", weights, json, csv}`,
+//! and `{"type": "bench", "speed": ...}` and `{"type": "products", "rates": [...]}` as JSON
+//! strings. The worker trains one step at a time
 //! and yields to its event loop between steps, which is what lets a pause or stop land
 //! between any two steps.
 
 use super::api::{pretrained_events, Run};
 use super::fetch::fetch_cached;
-use crate::bench::measure;
+use crate::bench::{matmul_rate, measure, STUDY_PRODUCTS};
 use crate::dataset::Dataset;
 use crate::run::RunConfig;
 use crate::session::{Command, Event};
@@ -70,6 +71,14 @@ fn string(msg: &JsValue, key: &str) -> Option<String> {
     Reflect::get(msg, &JsValue::from_str(key)).ok()?.as_string()
 }
 
+/// A whole number from the message, or `default` where it is missing or not a number.
+fn count(msg: &JsValue, key: &str, default: usize) -> usize {
+    Reflect::get(msg, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .map_or(default, |v| v as usize)
+}
+
 fn on_message(msg: JsValue) {
     if let Some(json) = msg.as_string() {
         match Command::from_json(&json) {
@@ -100,6 +109,11 @@ fn on_message(msg: JsValue) {
                 fail(e);
             }
         }),
+        Some("products") => {
+            if let Err(e) = products(&msg) {
+                fail(e);
+            }
+        }
         Some("export") => {
             if let Err(e) = export() {
                 fail(e);
@@ -140,12 +154,6 @@ async fn pretrained(msg: &JsValue) -> Result<(), String> {
 /// `lvm bench` does natively.
 async fn bench(msg: &JsValue) -> Result<(), String> {
     let query = string(msg, "config").ok_or("no 'config'")?;
-    let count = |key: &str, default: usize| {
-        Reflect::get(msg, &JsValue::from_str(key))
-            .ok()
-            .and_then(|v| v.as_f64())
-            .map_or(default, |v| v as usize)
-    };
     let cfg = RunConfig::from_query(&query).map_err(|e| e.to_string())?;
     let windows = dataset(msg)
         .await?
@@ -155,8 +163,8 @@ async fn bench(msg: &JsValue) -> Result<(), String> {
         &cfg,
         &windows,
         super::now,
-        count("warmup", 3),
-        count("steps", 10),
+        count(msg, "warmup", 3),
+        count(msg, "steps", 10),
     )
     .map_err(|e| e.to_string())?;
     // The worker's whole linear memory afterwards (it never shrinks): what the run needed.
@@ -166,6 +174,20 @@ async fn bench(msg: &JsValue) -> Result<(), String> {
     scope()
         .post_message(&JsValue::from_str(&json))
         .map_err(|_| "could not send the benchmark".to_string())
+}
+
+/// Times the study's largest matrix products alone in this worker, as `lvm bench` does.
+fn products(msg: &JsValue) -> Result<(), String> {
+    let reps = count(msg, "reps", 5);
+    let rates = STUDY_PRODUCTS
+        .into_iter()
+        .map(|p| matmul_rate(p, super::now, reps))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let json = serde_json::json!({ "type": "products", "rates": rates }).to_string();
+    scope()
+        .post_message(&JsValue::from_str(&json))
+        .map_err(|_| "could not send the products' rates".to_string())
 }
 
 fn export() -> Result<(), String> {

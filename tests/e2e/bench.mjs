@@ -2,13 +2,15 @@
 // Not a test (nothing asserts a time): `node tests/e2e/bench.mjs` after `trunk build --release`.
 // Prints wasm sizes, seconds from page load to the first MLP epoch on the default sample,
 // training samples/s per model with one worker, and with the three study models at once, and
-// `lvm bench`'s figures (training and inference, where a step goes) from inside one worker.
+// `lvm bench`'s figures (training and inference, where a step goes, the matrix products alone)
+// from inside one worker.
 // Environment: BENCH_MODELS (comma list), BENCH_SECONDS (per throughput figure), BENCH_STEPS
-// and BENCH_WARMUP (worker bench), BENCH_STEP_TIMES=1 (print every step), BENCH_SKIP_LOAD=1,
-// BENCH_ONLY_WORKER=1 (the worker bench alone).
+// and BENCH_WARMUP (worker bench), BENCH_PRODUCTS (repetitions of each matrix product),
+// BENCH_STEP_TIMES=1 (print every step), BENCH_SKIP_LOAD=1, BENCH_ONLY_WORKER=1 (the worker
+// bench alone).
 import { stat, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { serve, launch, open, totalSteps, benchInWorker, DIST } from "./harness.mjs";
+import { serve, launch, open, totalSteps, benchInWorker, productsInWorker, DIST } from "./harness.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const server = await serve();
@@ -84,6 +86,16 @@ for (const r of await workerBench(BENCH_MODELS, Number(process.env.BENCH_STEPS ?
   if (process.env.BENCH_STEP_TIMES) console.log(`  ${r.model} steps, ms: ${r.train_step_ms.map((x) => x.toFixed(0)).join(" ")}`);
   const p = r.train_phases_ms;
   console.log(`${r.model.padEnd(20)} ${String(r.batch).padStart(5)} ${fmt(r.train_ms_per_step, 13)} ${fmt(median(r.train_step_ms), 6, 0)} ${fmt(r.train_samples_per_second, 9)} ${fmt(r.infer_ms_per_batch, 14)} ${fmt(r.infer_samples_per_second, 9)}   ${[p.batch, p.forward, p.backward, p.optimizer].map((x) => x.toFixed(1)).join(" / ")}   memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
+}
+{
+  // The matrix products alone, as `lvm bench` prints them natively: what bounds a step.
+  const reps = Number(process.env.BENCH_PRODUCTS ?? 20);
+  const { page, context } = await open(browser, server.url + "?models=mlp");
+  console.log(`matrix products alone in one worker (candle's float32 matmul, ${reps} each):`);
+  for (const r of await productsInWorker(page, reps)) {
+    console.log(`${r.what.padEnd(26)} ${`[${r.m}, ${r.k}] · [${r.k}, ${r.n}]`.padStart(28)} ${fmt(r.ms, 9, 2)} ms ${fmt(r.gflops, 7)} GFLOP/s`);
+  }
+  await context.close();
 }
 if (process.env.BENCH_ONLY_WORKER) {
   await browser.close();

@@ -72,6 +72,26 @@ export async function open(browser, url) {
   return { page, context, errors };
 }
 
+/** Sends `message` to a playground worker of its own and resolves to its reply of `replyType`. */
+function askWorker(page, message, replyType) {
+  return page.evaluate(([message, replyType]) => new Promise((resolve, reject) => {
+    const worker = new Worker("./worker_loader.js");
+    worker.onerror = (e) => reject(new Error(`the worker crashed: ${e.message}`));
+    worker.onmessage = (e) => {
+      const msg = typeof e.data === "string" ? JSON.parse(e.data) : e.data;
+      if (msg.type === "ready") {
+        worker.postMessage(message);
+      } else if (msg.type === replyType) {
+        worker.terminate();
+        resolve(msg);
+      } else if (msg.type === "failed") {
+        worker.terminate();
+        reject(new Error(msg.message));
+      }
+    };
+  }), [message, replyType]);
+}
+
 /**
  * `lvm bench`'s figures (training and inference) for one run config, measured by a playground
  * worker of its own through its `bench` message, on the dataset the page has cached.
@@ -80,23 +100,14 @@ export async function benchInWorker(page, config, steps, warmup = 3) {
   await page.waitForFunction(() => / Ready\.$/.test(document.getElementById("data-status").textContent),
     null, { timeout: 600_000 });
   const dataset = await page.inputValue("#shared-dataset");
-  return page.evaluate(([config, dataset, steps, warmup]) => new Promise((resolve, reject) => {
-    const worker = new Worker("./worker_loader.js");
-    worker.onerror = (e) => reject(new Error(`the worker crashed: ${e.message}`));
-    worker.onmessage = (e) => {
-      const msg = typeof e.data === "string" ? JSON.parse(e.data) : e.data;
-      if (msg.type === "ready") {
-        worker.postMessage({ type: "bench", config: `dataset=${dataset}&${config}`,
-          dataset: `datasets/${dataset}/`, warmup, steps });
-      } else if (msg.type === "bench") {
-        worker.terminate();
-        resolve({ ...msg.speed, memory_bytes: msg.memory_bytes });
-      } else if (msg.type === "failed") {
-        worker.terminate();
-        reject(new Error(msg.message));
-      }
-    };
-  }), [config, dataset, steps, warmup]);
+  const msg = await askWorker(page, { type: "bench", config: `dataset=${dataset}&${config}`,
+    dataset: `datasets/${dataset}/`, warmup, steps }, "bench");
+  return { ...msg.speed, memory_bytes: msg.memory_bytes };
+}
+
+/** `lvm bench`'s "matrix products alone": each study model's largest product, timed in a worker. */
+export async function productsInWorker(page, reps) {
+  return (await askWorker(page, { type: "products", reps }, "products")).rates;
 }
 
 /** The card's total step count, from its status line ("… (total 17) …"), or 0. */

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, readdir } from "node:fs/promises";
-import { serve, launch, open, totalSteps, waitForState, exportText, benchInWorker } from "./harness.mjs";
+import { serve, launch, open, totalSteps, waitForState, exportText, benchInWorker, productsInWorker } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -201,6 +201,20 @@ test("a worker measures lvm bench's figures for a config", async () => {
   }
   const parts = Object.values(s.train_phases_ms).reduce((a, b) => a + b, 0);
   assert.ok(parts > 0 && parts <= s.train_ms_per_step + 1e-9, `${parts} vs ${s.train_ms_per_step}`);
+  assert.deepEqual(errors, []);
+});
+
+test("a worker times the study's matrix products alone", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?models=mlp");
+  const rates = await productsInWorker(page, 1);
+  await context.close();
+  // The three shapes `lvm bench` times, each with a rate that is its flops over its time.
+  assert.deepEqual(rates.map((r) => [r.m, r.k, r.n]), [[128, 3840, 1024], [128, 1024, 4096], [320, 512, 2048]]);
+  for (const r of rates) {
+    assert.ok(Number.isFinite(r.ms) && r.ms > 0, `${r.what}: ${r.ms} ms`);
+    const gflops = (2 * r.m * r.k * r.n) / (r.ms / 1000) / 1e9;
+    assert.ok(Math.abs(r.gflops - gflops) <= 1e-9 * gflops, `${r.what}: ${r.gflops} vs ${gflops}`);
+  }
   assert.deepEqual(errors, []);
 });
 
