@@ -2,6 +2,7 @@
 //! Rust that builds natively and for `wasm32-unknown-unknown`. Only `web` knows the browser.
 
 pub mod bench;
+pub mod card;
 pub mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
@@ -9,13 +10,17 @@ pub mod data;
 pub mod dataset;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod embed;
+pub mod labels;
+pub mod lessons;
 pub mod metrics;
 pub mod models;
 pub mod npy;
 pub mod playground;
+pub mod ranking;
 pub mod rng;
 pub mod run;
 pub mod session;
+pub mod spread;
 pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -95,6 +95,21 @@ macro_rules! named_enum {
     };
 }
 
+/// What the model's output is added to before the final normalisation. `None` is the study:
+/// the prediction is the network's output alone. With `Last` or `Mean` the network learns a
+/// correction to a baseline, and its final Linear starts at zero so an untrained run predicts
+/// exactly that baseline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Skip {
+    #[default]
+    None,
+    /// normalize(last context vector + f(context)).
+    Last,
+    /// normalize(normalize(mean of the context) + f(context)).
+    Mean,
+}
+
 named_enum!(ModelKind, "mlp, lstm, transformer, transformer-infonce", [
     ModelKind::Mlp => "mlp",
     ModelKind::Lstm => "lstm",
@@ -109,6 +124,11 @@ named_enum!(Activation, "relu, gelu, silu", [
 named_enum!(LossKind, "cosine, infonce", [
     LossKind::Cosine => "cosine",
     LossKind::Infonce => "infonce",
+]);
+named_enum!(Skip, "none, last, mean", [
+    Skip::None => "none",
+    Skip::Last => "last",
+    Skip::Mean => "mean",
 ]);
 named_enum!(SplitKind, "ordered, random", [
     SplitKind::Ordered => "ordered",
@@ -142,6 +162,10 @@ pub struct RunConfig {
     pub residual: bool,
     /// Multiply the projected input by sqrt(d_model) before adding positions (Transformers).
     pub scale_input: bool,
+    /// A skip connection from a baseline to the output. Absent from logs and checkpoints
+    /// written before it existed, which are the study's models (`none`).
+    #[serde(default)]
+    pub skip: Skip,
     pub loss: LossKind,
     /// InfoNCE temperature.
     pub temperature: f64,
@@ -185,6 +209,7 @@ impl RunConfig {
             dropout: 0.1,
             residual: false,
             scale_input: false,
+            skip: Skip::None,
             loss,
             temperature: 0.07,
             lr,
@@ -499,6 +524,7 @@ const FIELDS: &[Field] = &[
     field!("dropout", dropout, f64, 0.0, 0.9),
     field!("residual", residual, bool),
     field!("scale_input", scale_input, bool),
+    field!("skip", skip, enum Skip),
     field!("loss", loss, enum LossKind),
     field!("temperature", temperature, f64, 0.001, 10.0),
     field!("lr", lr, f64, 1e-7, 1.0),

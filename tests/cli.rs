@@ -149,7 +149,7 @@ fn train_eval_compare_on_an_npy() {
     let (ok, out) = lvm(&args);
     assert!(ok, "{out}");
     assert!(
-        out.contains("rank model") && out.contains("baseline: copy-last"),
+        out.contains("rank run") && out.contains("baseline: copy-last"),
         "{out}"
     );
 
@@ -163,7 +163,7 @@ fn train_eval_compare_on_an_npy() {
     ]);
     assert!(ok, "{table}");
     assert!(
-        table.starts_with("rank model") && out.ends_with(&table),
+        table.starts_with("rank run") && out.ends_with(&table),
         "{out}\n{table}"
     );
 
@@ -403,5 +403,96 @@ fn dataset_import_train_and_corruption() {
     let (ok, out) = lvm(&["train", "--dataset", ds.to_str().unwrap(), "--epochs", "1"]);
     assert!(!ok);
     assert!(out.contains("vectors.npy: .npy data is"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A page link's runs, listed one config a line (a cluster's job array), each trained with
+/// `lvm train`, gathered with `lvm compare --logs`; and the same link trained side by side by
+/// `lvm experiment`, to the same bits.
+#[test]
+fn an_experiment_link_lists_trains_and_gathers() {
+    let dir = temp_dir("experiment");
+    let data = cycle_npy(&dir, DType::F32);
+    let data = data.to_str().unwrap();
+    let link = "https://example.org/?dataset=cycle&sample=0&epochs=2&runs=mlp,mlp\
+                &1.hidden=32&1.batch=16&1.repeats=2&2.hidden=32&2.batch=16&2.lr=0.01";
+    let (ok, list) = lvm(&["experiment", "--url", link, "--list"]);
+    assert!(ok, "{list}");
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    let configs: Vec<lvm_playground::run::RunConfig> = lines
+        .iter()
+        .map(|l| lvm_playground::run::RunConfig::from_query(l).unwrap())
+        .collect();
+    assert_eq!(
+        configs.iter().map(|c| (c.seed, c.lr)).collect::<Vec<_>>(),
+        [(42, 0.001), (43, 0.001), (42, 0.01)]
+    );
+    assert!(configs.iter().all(|c| c.hidden == 32 && c.epochs == 2));
+
+    // The array: one `lvm train` per line.
+    let mut logs = Vec::new();
+    for (k, line) in lines.iter().enumerate() {
+        let out = dir.join(format!("task-{}", k + 1));
+        let (ok, text) = lvm(&[
+            "train",
+            "--data",
+            data,
+            "--url",
+            line,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{text}");
+        logs.push(out.join("run.json"));
+    }
+    let mut args = vec!["compare", "--logs"];
+    args.extend(logs.iter().map(|p| p.to_str().unwrap()));
+    let (ok, table) = lvm(&args);
+    assert!(ok, "{table}");
+    let row = |label: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("no row {label:?} in\n{table}"))
+            .to_string()
+    };
+    // The two seeds are one row with their spread; each row is named by what differs.
+    assert!(row("MLP · lr 1e-3 · 2 seeds").contains(" ± "), "{table}");
+    assert!(!row("MLP · lr 0.01").contains(" ± "), "{table}");
+    assert!(table.contains("baseline: copy-last"), "{table}");
+
+    // Natively, two at a time: each training repeats its array task to the bit.
+    let exp = dir.join("exp");
+    let (ok, out) = lvm(&[
+        "experiment",
+        "--url",
+        link,
+        "--data",
+        data,
+        "--jobs",
+        "2",
+        "--out",
+        exp.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("MLP · lr 1e-3 · 2 seeds"), "{out}");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&exp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 3, "{dirs:?}");
+    for (k, d) in dirs.iter().enumerate() {
+        assert_eq!(
+            run_log(d),
+            run_log(&dir.join(format!("task-{}", k + 1))),
+            "{}",
+            d.display()
+        );
+    }
+    // A link with a bad key trains nothing and names it.
+    let (ok, err) = lvm(&["experiment", "--url", "runs=mlp&1.lr=banana", "--list"]);
+    assert!(!ok && err.contains("parameter '1.lr'"), "{err}");
     std::fs::remove_dir_all(dir).ok();
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod dataset;
+mod experiment;
 mod train;
 
 use crate::data::Windows;
@@ -37,6 +38,8 @@ enum Command {
     Eval(train::EvalArgs),
     /// Train several models on the same data and print the study's ranking table.
     Compare(train::CompareArgs),
+    /// Train every run of a playground link side by side (or list their configs).
+    Experiment(experiment::ExperimentArgs),
     /// Measure ms/step and samples/s of training and inference for each model.
     Bench(bench::BenchArgs),
     /// Embed sentences with all-mpnet-base-v2 into a .npy.
@@ -261,6 +264,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => train::eval(&args),
         Command::Compare(args) => train::compare(&args),
+        Command::Experiment(args) => experiment::experiment(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Embed(args) => dataset::embed(&args),
         Command::Dataset(command) => dataset::run(&command),

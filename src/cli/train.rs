@@ -3,7 +3,11 @@
 use super::{group_digits, threads, ConfigArgs, DataArgs, ModelList};
 use crate::checkpoint::{self, Precision};
 use crate::data::{Split, Windows};
+use crate::labels::labels;
 use crate::metrics::{EpochMetrics, RunLog};
+use crate::playground::RunSpec;
+use crate::ranking::{rank, text_table, Entry, Outcome};
+use crate::run::RunConfig;
 use crate::train::{evaluate, native_clock, retrieval, saved_config, TrainError, Trainer};
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::Device;
@@ -79,6 +83,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         trainer,
         &windows,
         Some(&RunFiles::train(&args.out, precision)),
+        None,
     )?;
     outcome
 }
@@ -119,12 +124,17 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<()> {
         trainer.epoch(),
         trainer.config().epochs
     );
-    let (_, outcome) = run(trainer, &windows, Some(&RunFiles { precision, ..files }))?;
+    let (_, outcome) = run(
+        trainer,
+        &windows,
+        Some(&RunFiles { precision, ..files }),
+        None,
+    )?;
     outcome
 }
 
 /// Where a run's best checkpoint, its log and (for `lvm train`) its state go.
-struct RunFiles {
+pub(super) struct RunFiles {
     checkpoint: PathBuf,
     log: PathBuf,
     state: Option<PathBuf>,
@@ -133,7 +143,7 @@ struct RunFiles {
 
 impl RunFiles {
     /// The files of `lvm train` in `dir`.
-    fn train(dir: &Path, precision: Precision) -> Self {
+    pub(super) fn train(dir: &Path, precision: Precision) -> Self {
         Self {
             checkpoint: dir.join("checkpoint.safetensors"),
             log: dir.join("run.json"),
@@ -147,15 +157,21 @@ impl RunFiles {
 /// a NaN still returns its log (its best epoch so far is kept) together with the error.
 /// With `files`, the log, best checkpoint and state are rewritten after every epoch, so a
 /// long run that is killed keeps what it had and can be resumed; the final write adds
-/// retrieval to the log.
-fn run(
+/// retrieval to the log. With a `tag` (runs training side by side) there is no progress bar
+/// and every line starts with the tag.
+pub(super) fn run(
     mut trainer: Trainer,
     windows: &Windows,
     files: Option<&RunFiles>,
+    tag: Option<&str>,
 ) -> Result<(RunLog, Result<()>)> {
     let config = trainer.config().clone();
     let split = trainer.split();
-    println!(
+    let prefix = tag.map_or(String::new(), |t| format!("[{t}] "));
+    macro_rules! say {
+        ($($arg:tt)*) => { println!("{prefix}{}", format!($($arg)*)) };
+    }
+    say!(
         "{} ({} parameters) on {}: {} train / {} validation windows, {} epochs of {} steps, {} thread(s)",
         config.model.display_name(),
         group_digits(trainer.model().param_count()),
@@ -166,13 +182,19 @@ fn run(
         trainer.steps_per_epoch(),
         threads(),
     );
-    println!("config: {}", config.to_query());
+    say!("config: {}", config.to_query());
     let b = trainer.baselines();
-    println!(
+    say!(
         "baselines (val cosine): copy-last {:.4}, mean-of-context {:.4}, train-mean {:.4}",
-        b.copy_last.mean, b.mean_context.mean, b.train_mean.mean
+        b.copy_last.mean,
+        b.mean_context.mean,
+        b.train_mean.mean
     );
-    let bar = ProgressBar::new(trainer.total_steps());
+    let bar = if tag.is_some() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(trainer.total_steps())
+    };
     bar.set_position(trainer.steps_done());
     bar.set_style(
         ProgressStyle::with_template(
@@ -196,7 +218,7 @@ fn run(
                     report.epoch, report.loss
                 ));
                 if let Some(m) = report.epoch_end {
-                    bar.suspend(|| println!("{}", epoch_line(&m)));
+                    bar.suspend(|| say!("{}", epoch_line(&m)));
                     if let Some(files) = files {
                         save_run(&trainer, &trainer.log(), files)?;
                         if let Some(state) = &files.state {
@@ -215,16 +237,18 @@ fn run(
         Err(e) => return Err(e.into()),
     };
     if let Some(best) = trainer.best_epoch() {
-        println!(
+        say!(
             "best epoch {}: val cosine {:.4} (train cosine {:.4})",
-            best.epoch, best.val.mean, best.train_cosine
+            best.epoch,
+            best.val.mean,
+            best.train_cosine
         );
     }
     let mut log = trainer.log();
     if trainer.best_weights().is_some() {
         trainer.restore_best()?;
         let r = trainer.retrieval()?;
-        println!(
+        say!(
             "retrieval of the true next sentence among all {} (best epoch): @1 {:.4}, @10 {:.4}",
             windows.rows().len() / windows.dim(),
             r.at_1,
@@ -234,10 +258,10 @@ fn run(
     }
     if let Some(files) = files {
         save_run(&trainer, &log, files)?;
-        println!("run log: {}", files.log.display());
+        say!("run log: {}", files.log.display());
         match log.best_epoch {
-            Some(epoch) => println!("checkpoint (epoch {epoch}): {}", files.checkpoint.display()),
-            None => println!("no epoch finished: no checkpoint written"),
+            Some(epoch) => say!("checkpoint (epoch {epoch}): {}", files.checkpoint.display()),
+            None => say!("no epoch finished: no checkpoint written"),
         }
     }
     Ok((log, outcome))
@@ -369,7 +393,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             None => None,
         };
         let trainer = Trainer::new(&config, &windows, &Device::Cpu, native_clock)?;
-        let (log, outcome) = run(trainer, &windows, files.as_ref())?;
+        let (log, outcome) = run(trainer, &windows, files.as_ref(), None)?;
         if let Err(e) = outcome {
             eprintln!("{}: {e:#}", kind.display_name());
             failures.push(kind.display_name());
@@ -389,7 +413,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
 
 /// Run logs written by `lvm train`, checked to share one dataset and split (so one set of
 /// baselines describes them all).
-fn read_logs(paths: &[PathBuf]) -> Result<Vec<RunLog>> {
+pub(super) fn read_logs(paths: &[PathBuf]) -> Result<Vec<RunLog>> {
     let mut logs: Vec<RunLog> = Vec::with_capacity(paths.len());
     for path in paths {
         let text =
@@ -416,68 +440,44 @@ fn read_logs(paths: &[PathBuf]) -> Result<Vec<RunLog>> {
     Ok(logs)
 }
 
-/// The study's table: models ranked by best validation cosine, then the baselines.
-pub fn ranking_table(logs: &[RunLog]) -> String {
-    let mut rows: Vec<&RunLog> = logs.iter().collect();
-    rows.sort_by(|a, b| {
-        let (x, y) = (
-            a.best().map_or(f32::MIN, |m| m.val.mean),
-            b.best().map_or(f32::MIN, |m| m.val.mean),
-        );
-        y.total_cmp(&x)
-    });
-    let mut out = format!(
-        "{:<4} {:<20} {:>12} {:>13} {:>10} {:>9} {:>10} {:>9} {:>7} {:>7}\n",
-        "rank",
-        "model",
-        "params",
-        "best val cos",
-        "best epoch",
-        "s/epoch",
-        "samples/s",
-        "pred sim",
-        "R@1",
-        "R@10"
-    );
-    for (i, log) in rows.iter().enumerate() {
-        let n = log.epochs.len().max(1) as f64;
-        let secs = log.epochs.iter().map(|m| m.seconds).sum::<f64>() / n;
-        let rate = log.epochs.iter().map(|m| m.samples_per_second).sum::<f64>() / n;
-        let (cos, epoch, sim) = match log.best() {
-            Some(m) => (
-                format!("{:.4}", m.val.mean),
-                m.epoch.to_string(),
-                format!("{:.3}", m.prediction_similarity),
-            ),
-            None => ("-".into(), "-".into(), "-".into()),
+/// The ranking table of run logs: logs whose configs differ only in their seed are one run
+/// repeated over seeds (mean ± spread); each run is labelled by what sets it apart.
+pub(super) fn ranking_table(logs: &[RunLog]) -> String {
+    let mut groups: Vec<(RunSpec, Vec<&RunLog>)> = Vec::new();
+    for log in logs {
+        let unseeded = RunConfig {
+            seed: 0,
+            ..log.config.clone()
         };
-        out += &format!(
-            "{:<4} {:<20} {:>12} {:>13} {:>10} {:>9.1} {:>10.0} {:>9} {:>7} {:>7}\n",
-            i + 1,
-            log.config.model.display_name(),
-            group_digits(log.params),
-            cos,
-            epoch,
-            secs,
-            rate,
-            sim,
-            log.retrieval
-                .as_ref()
-                .map_or("-".into(), |r| format!("{:.4}", r.at_1)),
-            log.retrieval
-                .as_ref()
-                .map_or("-".into(), |r| format!("{:.4}", r.at_10)),
-        );
-    }
-    if let Some(log) = logs.first() {
-        let b = &log.baselines;
-        for (name, v) in [
-            ("baseline: copy-last", b.copy_last.mean),
-            ("baseline: mean-of-ctx", b.mean_context.mean),
-            ("baseline: train-mean", b.train_mean.mean),
-        ] {
-            out += &format!("{:<4} {:<20} {:>12} {:>13.4}\n", "", name, "0", v);
+        match groups.iter_mut().find(|(spec, _)| {
+            RunConfig {
+                seed: 0,
+                ..spec.config.clone()
+            } == unseeded
+        }) {
+            Some((spec, members)) => {
+                spec.repeats += 1;
+                members.push(log);
+            }
+            None => groups.push((
+                RunSpec {
+                    config: log.config.clone(),
+                    repeats: 1,
+                },
+                vec![log],
+            )),
         }
     }
-    out
+    let specs: Vec<RunSpec> = groups.iter().map(|(s, _)| s.clone()).collect();
+    let entries: Vec<Entry> = labels(&specs)
+        .into_iter()
+        .zip(&groups)
+        .map(|(label, (_, members))| Entry {
+            label,
+            params: members[0].params,
+            copy_last: members[0].baselines.copy_last.mean,
+            outcomes: members.iter().filter_map(|l| Outcome::of_log(l)).collect(),
+        })
+        .collect();
+    text_table(&rank(&entries), logs.first().map(|l| &l.baselines))
 }

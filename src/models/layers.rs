@@ -28,6 +28,9 @@ impl Mode<'_> {
     }
 }
 
+/// The parameter-name prefix of the head's final Linear.
+pub const HEAD_OUTPUT: &str = "head.3";
+
 /// `nn.Linear(in, out)`: `{prefix}.weight` `[out, in]`, `{prefix}.bias` `[out]`.
 pub struct Linear {
     weight: Tensor,
@@ -100,7 +103,8 @@ pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
 }
 
 /// The study's output head: `Linear(inp, hidden) -> act -> Dropout -> Linear(hidden, out)`,
-/// as an `nn.Sequential` named `head` (`head.0`, `head.3`), followed by L2 normalisation.
+/// as an `nn.Sequential` named `head` (`head.0`, `head.3`). Its output is not normalised:
+/// [`crate::models::Model::forward`] adds the skip connection, then normalises.
 pub struct Head {
     fc1: Linear,
     fc2: Linear,
@@ -120,7 +124,7 @@ impl Head {
     ) -> Result<Self> {
         Ok(Self {
             fc1: Linear::new(params, "head.0", inp, hidden, rng)?,
-            fc2: Linear::new(params, "head.3", hidden, out, rng)?,
+            fc2: Linear::new(params, HEAD_OUTPUT, hidden, out, rng)?,
             act,
             dropout,
         })
@@ -129,7 +133,7 @@ impl Head {
     pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let h = activate(&self.fc1.forward(x)?, self.act)?;
         let h = mode.dropout(&h, self.dropout)?;
-        l2_normalize(&self.fc2.forward(&h)?)
+        self.fc2.forward(&h)
     }
 }
 

@@ -57,7 +57,7 @@ impl Lstm {
         })
     }
 
-    /// `x` `[batch, context, dim]` -> unit vectors `[batch, dim]`.
+    /// `x` `[batch, context, dim]` -> `[batch, dim]`, not normalised.
     pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         self.head.forward(&self.last_hidden(x)?, mode)
     }

@@ -5,11 +5,11 @@
 //! net.0      Linear(context*dim, hidden)        net.0.weight [hidden, context*dim], net.0.bias
 //! net.1/2    activation, Dropout
 //! net.3k     Linear(hidden, hidden), k = 1..L-1  (residual: x + dropout(act(net.3k(x))))
-//! net.3L     Linear(hidden, dim)                 then F.normalize
+//! net.3L     Linear(hidden, dim)                 (normalised by `Model::forward`)
 //! ```
 //! With the study's values (context 5, dim 768, hidden 1024, 1 layer): 4,720,384 parameters.
 
-use super::layers::{activate, l2_normalize, Linear, Mode};
+use super::layers::{activate, Linear, Mode};
 use super::params::Params;
 use crate::rng::Rng;
 use crate::run::{Activation, RunConfig};
@@ -40,13 +40,7 @@ impl Mlp {
                 rng,
             )?);
         }
-        let output = Linear::new(
-            params,
-            &format!("net.{}", 3 * cfg.layers),
-            cfg.hidden,
-            dim,
-            rng,
-        )?;
+        let output = Linear::new(params, &Self::output_name(cfg.layers), cfg.hidden, dim, rng)?;
         Ok(Self {
             hidden,
             output,
@@ -56,13 +50,18 @@ impl Mlp {
         })
     }
 
-    /// `x` `[batch, context, dim]` -> unit vectors `[batch, dim]`.
+    /// The parameter-name prefix of the final Linear.
+    pub fn output_name(layers: usize) -> String {
+        format!("net.{}", 3 * layers)
+    }
+
+    /// `x` `[batch, context, dim]` -> `[batch, dim]`, not normalised.
     pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let mut h = x.flatten_from(1)?;
         for (k, layer) in self.hidden.iter().enumerate() {
             let y = mode.dropout(&activate(&layer.forward(&h)?, self.act)?, self.dropout)?;
             h = if self.residual && k > 0 { (h + y)? } else { y };
         }
-        l2_normalize(&self.output.forward(&h)?)
+        self.output.forward(&h)
     }
 }

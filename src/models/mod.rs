@@ -12,8 +12,9 @@ pub use layers::Mode;
 pub use params::{NamedTensor, Params, Snapshot};
 
 use crate::rng::{Rng, Stream};
-use crate::run::{ModelKind, RunConfig};
+use crate::run::{ModelKind, RunConfig, Skip};
 use candle_core::{Device, Result, Tensor};
+use layers::l2_normalize;
 
 enum Net {
     Mlp(mlp::Mlp),
@@ -26,6 +27,7 @@ pub struct Model {
     kind: ModelKind,
     dim: usize,
     context: usize,
+    skip: Skip,
     net: Net,
     params: Params,
 }
@@ -36,6 +38,7 @@ impl std::fmt::Debug for Model {
             .field("kind", &self.kind)
             .field("dim", &self.dim)
             .field("context", &self.context)
+            .field("skip", &self.skip)
             .field("params", &self.params.count())
             .finish()
     }
@@ -65,10 +68,21 @@ impl Model {
                 &mut rng,
             )?),
         };
+        if cfg.skip != Skip::None {
+            // f starts at zero, so the untrained model predicts exactly its baseline. The
+            // weights were drawn all the same, so every other parameter equals `skip=none`'s.
+            let output = match cfg.model {
+                ModelKind::Mlp => mlp::Mlp::output_name(cfg.layers),
+                _ => layers::HEAD_OUTPUT.to_string(),
+            };
+            params.zero(&format!("{output}.weight"))?;
+            params.zero(&format!("{output}.bias"))?;
+        }
         Ok(Self {
             kind: cfg.model,
             dim,
             context: cfg.context,
+            skip: cfg.skip,
             net,
             params,
         })
@@ -104,10 +118,15 @@ impl Model {
                 self.dim
             );
         }
-        match &self.net {
-            Net::Mlp(m) => m.forward(x, mode),
-            Net::Lstm(m) => m.forward(x, mode),
-            Net::Transformer(m) => m.forward(x, mode),
+        let f = match &self.net {
+            Net::Mlp(m) => m.forward(x, mode)?,
+            Net::Lstm(m) => m.forward(x, mode)?,
+            Net::Transformer(m) => m.forward(x, mode)?,
+        };
+        match self.skip {
+            Skip::None => l2_normalize(&f),
+            Skip::Last => l2_normalize(&(x.narrow(1, t - 1, 1)?.squeeze(1)? + f)?),
+            Skip::Mean => l2_normalize(&(l2_normalize(&x.mean(1)?)? + f)?),
         }
     }
 }
@@ -228,6 +247,56 @@ mod tests {
                 assert!(
                     norms.iter().all(|n| (n - 1.0).abs() < 1e-5),
                     "{kind:?} {norms:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_untrained_skip_model_predicts_its_baseline() {
+        let x = Tensor::randn(0f32, 1.0, (3, 5, 24), &Device::Cpu).unwrap();
+        let rows = |t: &Tensor| t.to_vec2::<f32>().unwrap();
+        let last = rows(&l2_normalize(&x.narrow(1, 4, 1).unwrap().squeeze(1).unwrap()).unwrap());
+        let mean = rows(&l2_normalize(&x.mean(1).unwrap()).unwrap());
+        for kind in ModelKind::ALL {
+            for (skip, want) in [(Skip::Last, &last), (Skip::Mean, &mean)] {
+                let mut cfg = RunConfig::for_model(kind);
+                (cfg.hidden, cfg.ff, cfg.heads, cfg.skip) = (32, 64, 4, skip);
+                let m = Model::new(&cfg, 24, &Device::Cpu).unwrap();
+                let got = rows(&m.forward(&x, &mut Mode::Eval).unwrap());
+                // Bit for bit for `last`; `mean` normalises a unit vector once more, which may
+                // move its last bit.
+                for (g, w) in got.iter().flatten().zip(want.iter().flatten()) {
+                    assert!((g - w).abs() <= 1e-7, "{kind:?} {skip:?}: {g} vs {w}");
+                }
+                if skip == Skip::Last {
+                    assert_eq!(&got, want, "{kind:?}");
+                }
+                // The same parameters as the study's model, all but the zeroed output drawn
+                // identically.
+                cfg.skip = Skip::None;
+                let plain = Model::new(&cfg, 24, &Device::Cpu).unwrap();
+                assert_eq!(plain.param_count(), m.param_count());
+                let differ: Vec<&str> = plain
+                    .params()
+                    .entries()
+                    .iter()
+                    .zip(m.params().entries())
+                    .filter(|((_, a), (_, b))| {
+                        a.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+                            != b.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+                    })
+                    .map(|((n, _), _)| n.as_str())
+                    .collect();
+                let output = if kind == ModelKind::Mlp {
+                    "net.3"
+                } else {
+                    "head.3"
+                };
+                assert_eq!(
+                    differ,
+                    [format!("{output}.weight"), format!("{output}.bias")],
+                    "{kind:?}"
                 );
             }
         }

@@ -78,6 +78,14 @@ impl Params {
         self.entries.iter().map(|(_, v)| v.elem_count()).sum()
     }
 
+    /// Sets one parameter to zeros.
+    pub fn zero(&self, name: &str) -> Result<()> {
+        let var = self
+            .get(name)
+            .ok_or_else(|| candle_core::Error::Msg(format!("no parameter {name}")))?;
+        var.set(&var.zeros_like()?)
+    }
+
     /// A copy of every parameter's values (e.g. the best epoch's weights).
     pub fn snapshot(&self) -> Result<Snapshot> {
         self.entries

@@ -173,7 +173,7 @@ impl Transformer {
         })
     }
 
-    /// `x` `[batch, context, dim]` -> unit vectors `[batch, dim]`.
+    /// `x` `[batch, context, dim]` -> `[batch, dim]`, not normalised.
     pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let t = x.dim(1)?;
         let device: &Device = x.device();

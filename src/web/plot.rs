@@ -12,6 +12,12 @@ pub struct Series<'a> {
     pub points: Vec<(f64, f64)>,
 }
 
+/// The range of a repeated run's seeds per epoch: (epoch, min, max), filled translucent.
+pub struct Band<'a> {
+    pub color: &'a str,
+    pub points: Vec<(f64, f64, f64)>,
+}
+
 pub struct Level<'a> {
     pub label: &'a str,
     pub value: f64,
@@ -49,8 +55,22 @@ fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo.max(-1.0), hi.min(1.0).max(lo + 0.05))
 }
 
-/// Cosine against epoch: one line per series, the levels dashed across the whole width.
-pub fn curves(canvas: &HtmlCanvasElement, epochs: usize, series: &[Series], levels: &[Level]) {
+/// Blanks a canvas.
+pub fn clear(canvas: &HtmlCanvasElement) {
+    if let Some(ctx) = context(canvas) {
+        ctx.clear_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+    }
+}
+
+/// Cosine against epoch: one line per series over its seeds' band, the levels dashed across
+/// the whole width.
+pub fn curves(
+    canvas: &HtmlCanvasElement,
+    epochs: usize,
+    series: &[Series],
+    bands: &[Band],
+    levels: &[Level],
+) {
     let Some(ctx) = context(canvas) else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
     let (left, right, top, bottom) = (52.0, 170.0, 14.0, 34.0);
@@ -60,6 +80,11 @@ pub fn curves(canvas: &HtmlCanvasElement, epochs: usize, series: &[Series], leve
         series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
+            .chain(
+                bands
+                    .iter()
+                    .flat_map(|b| b.points.iter().flat_map(|p| [p.1, p.2])),
+            )
             .chain(levels.iter().map(|l| l.value)),
     );
     let epochs = epochs.max(1) as f64;
@@ -102,6 +127,26 @@ pub fn curves(canvas: &HtmlCanvasElement, epochs: usize, series: &[Series], leve
             y(l.value) + 4.0,
         );
     }
+
+    // Seed bands under the lines.
+    ctx.set_global_alpha(0.18);
+    for b in bands {
+        ctx.set_fill_style_str(b.color);
+        ctx.begin_path();
+        for (k, &(e, lo, _)) in b.points.iter().enumerate() {
+            if k == 0 {
+                ctx.move_to(x(e), y(lo));
+            } else {
+                ctx.line_to(x(e), y(lo));
+            }
+        }
+        for &(e, _, hi) in b.points.iter().rev() {
+            ctx.line_to(x(e), y(hi));
+        }
+        ctx.close_path();
+        ctx.fill();
+    }
+    ctx.set_global_alpha(1.0);
 
     // Runs.
     ctx.set_line_width(2.0);

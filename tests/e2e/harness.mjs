@@ -110,7 +110,7 @@ export async function productsInWorker(page, reps) {
   return (await askWorker(page, { type: "products", reps }, "products")).rates;
 }
 
-/** The card's total step count, from its status line ("… (total 17) …"), or 0. */
+/** The card's (run's, 1-based) total step count, from its status line ("… (total 17) …"), or 0. */
 export async function totalSteps(page, model) {
   const text = await page.textContent(`#status-${model}`);
   const m = /\(total (\d+)\)/.exec(text ?? "");

@@ -31,24 +31,24 @@ test("train the MLP one epoch: plot, table, histogram and examples fill", async 
   const { page, context, errors } = await open(browser, server.url + "?models=mlp&sample=600&epochs=1");
   await page.waitForSelector("#data-status:has-text('Ready')", { timeout: 120_000 });
   await page.click("[data-action=train]");
-  await waitForState(page, "mlp", "finished");
-  const row = page.locator("#ranking-body tr[data-model=mlp]");
+  await waitForState(page, "1", "finished");
+  const row = page.locator("#ranking-body tr[data-run='1']");
   await row.waitFor();
   const best = Number(await row.locator(".best").textContent());
   assert.ok(best > -1 && best < 1, `best val cosine ${best}`);
   assert.match(await row.textContent(), /4,720,384/);
   assert.ok(await pixelsOf(page, "curves", MLP_BLUE) > 0, "the MLP's curve is drawn");
-  assert.ok(await pixelsOf(page, "hist-mlp", MLP_BLUE) > 0, "the MLP's histogram is drawn");
+  assert.ok(await pixelsOf(page, "hist-1", MLP_BLUE) > 0, "the MLP's histogram is drawn");
   assert.match(await page.textContent("#legend"), /MLP validation/);
   assert.equal(await page.locator("#examples-list .example").count(), 3);
   assert.match(await page.textContent("#examples-list"), /MLP prediction: cosine/);
   // The exported log and CSV hold the same epoch.
-  const log = JSON.parse(await exportText(page, "mlp", "json"));
+  const log = JSON.parse(await exportText(page, "1", "json"));
   assert.equal(log.epochs.length, 1);
   assert.equal(log.epochs[0].val.mean.toFixed(4), best.toFixed(4));
-  const csv = await exportText(page, "mlp", "csv");
+  const csv = await exportText(page, "1", "csv");
   assert.match(csv.split("\n")[1], /^mlp,1,/);
-  const weights = await exportText(page, "mlp", "weights");
+  const weights = await exportText(page, "1", "weights");
   assert.ok(weights.includes("lvm-playground-checkpoint/1"));
   assert.deepEqual(errors, []);
   await context.close();
@@ -58,26 +58,26 @@ test("pause, single-step, resume and stop", async () => {
   const { page, context, errors } = await open(
     browser, server.url + "?models=mlp&sample=3000&epochs=3&mlp.batch=16");
   await page.click("[data-action=train]");
-  await page.waitForFunction(() => /total \d+/.test(document.getElementById("status-mlp").textContent),
+  await page.waitForFunction(() => /total \d+/.test(document.getElementById("status-1").textContent),
     null, { timeout: 120_000 });
-  await page.click("#card-mlp [data-action=pause]");
-  await waitForState(page, "mlp", "paused");
-  const paused = await totalSteps(page, "mlp");
+  await page.click("#card-1 [data-action=pause]");
+  await waitForState(page, "1", "paused");
+  const paused = await totalSteps(page, "1");
   await page.waitForTimeout(1000);
-  assert.equal(await totalSteps(page, "mlp"), paused, "no steps while paused");
-  await page.click("#card-mlp [data-action=step]");
-  await page.waitForFunction((n) => document.getElementById("status-mlp").textContent.includes(`(total ${n})`),
+  assert.equal(await totalSteps(page, "1"), paused, "no steps while paused");
+  await page.click("#card-1 [data-action=step]");
+  await page.waitForFunction((n) => document.getElementById("status-1").textContent.includes(`(total ${n})`),
     paused + 1);
   await page.waitForTimeout(500);
-  assert.equal(await totalSteps(page, "mlp"), paused + 1, "one step, then paused again");
-  assert.match(await page.textContent("#status-mlp"), /^paused/);
-  await page.click("#card-mlp [data-action=resume]");
+  assert.equal(await totalSteps(page, "1"), paused + 1, "one step, then paused again");
+  assert.match(await page.textContent("#status-1"), /^paused/);
+  await page.click("#card-1 [data-action=resume]");
   await page.waitForFunction((n) => {
-    const m = /\(total (\d+)\)/.exec(document.getElementById("status-mlp").textContent);
+    const m = /\(total (\d+)\)/.exec(document.getElementById("status-1").textContent);
     return m && Number(m[1]) > n + 3;
   }, paused + 1);
-  await page.click("[data-action=stop]");
-  await waitForState(page, "mlp", "stopped");
+  await page.click("#controls [data-action=stop]");
+  await waitForState(page, "1", "stopped");
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -85,19 +85,19 @@ test("pause, single-step, resume and stop", async () => {
 test("a copied link reproduces the run bit for bit", async () => {
   const first = await open(browser, server.url + "?models=mlp&sample=800&epochs=2&seed=7&mlp.dropout=0.2&mlp.lr=0.002");
   await first.page.click("[data-action=train]");
-  await waitForState(first.page, "mlp", "finished");
-  const a = JSON.parse(await exportText(first.page, "mlp", "json"));
+  await waitForState(first.page, "1", "finished");
+  const a = JSON.parse(await exportText(first.page, "1", "json"));
   await first.page.click("[data-action=copy-link]");
   const link = await first.page.inputValue("#share-link");
-  assert.match(link, /mlp\.lr=0\.002/);
+  assert.match(link, /runs=mlp&1\.dropout=0\.2&1\.lr=0\.002/, "an old link comes back in the new form");
   assert.match(link, /seed=7/);
 
   const second = await open(browser, link);
-  assert.equal(await second.page.inputValue("#knob-mlp-dropout"), "0.2");
+  assert.equal(await second.page.inputValue("#knob-1-dropout"), "0.2");
   assert.equal(await second.page.inputValue("#shared-sample"), "800");
   await second.page.click("[data-action=train]");
-  await waitForState(second.page, "mlp", "finished");
-  const b = JSON.parse(await exportText(second.page, "mlp", "json"));
+  await waitForState(second.page, "1", "finished");
+  const b = JSON.parse(await exportText(second.page, "1", "json"));
   assert.equal(a.step_losses.length, 2 * Math.ceil(720 / 128));
   assert.deepEqual(b.step_losses, a.step_losses, "same loss at every step");
   assert.deepEqual(b.epochs.map((e) => e.val.mean), a.epochs.map((e) => e.val.mean));
@@ -115,14 +115,14 @@ test("a bad link names each bad parameter and keeps the defaults", async () => {
   assert.match(notice, /parameter 'sample'/);
   assert.match(notice, /parameter 'models': 'cnn'/);
   assert.match(notice, /percent-encoded/);
-  assert.equal(await page.inputValue("#knob-mlp-lr"), "0.001");
+  assert.equal(await page.inputValue("#knob-1-lr"), "0.001");
   assert.equal(await page.inputValue("#shared-epochs"), "2", "good keys are kept");
   // A bad value typed into a control is refused the same way.
-  await page.fill("#knob-mlp-batch", "0");
-  await page.press("#knob-mlp-batch", "Enter");
-  await page.waitForSelector("#knob-mlp-batch.invalid");
-  assert.match(await page.textContent("#notices"), /parameter 'mlp.batch': '0' is not an integer in 1..=4096/);
-  assert.doesNotMatch(page.url(), /mlp\.batch=0/);
+  await page.fill("#knob-1-batch", "0");
+  await page.press("#knob-1-batch", "Enter");
+  await page.waitForSelector("#knob-1-batch.invalid");
+  assert.match(await page.textContent("#notices"), /parameter '1.batch': '0' is not an integer in 1..=4096/);
+  assert.doesNotMatch(page.url(), /1\.batch=0/);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -131,17 +131,22 @@ test("every shipped pretrained model loads and shows its stated validation cosin
   const dir = new URL("../../datasets/wiki-29k/pretrained/", import.meta.url);
   const models = (await readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
   assert.ok(models.includes("mlp"), `shipped: ${models}`);
-  const { page, context, errors } = await open(browser, server.url + `?models=${models.join(",")}`);
+  const { page, context, errors } = await open(browser, server.url + `?runs=${models.join(",")}`);
+  const cards = models.map((_, i) => String(i + 1));
   // All at once: each card loads its weights in its own worker.
-  for (const m of models) await page.click(`#card-${m} [data-action=pretrained]`);
-  for (const m of models) {
-    await page.waitForSelector(`#numbers-${m} b.val, #error-${m}:not([hidden])`, { timeout: 600_000 });
-    assert.equal(await page.isHidden(`#error-${m}`), true, await page.textContent(`#error-${m}`));
-    const ours = Number(await page.locator(`#numbers-${m} b.val`).textContent());
+  for (const n of cards) await page.click(`#card-${n} [data-action=pretrained]`);
+  // The stored curves show at once, before the weights are evaluated.
+  await page.waitForFunction((n) => /validation/.test(document.getElementById("legend").textContent)
+    && document.querySelectorAll("#ranking-body tr").length === n, cards.length, { timeout: 60_000 });
+  for (const [i, m] of models.entries()) {
+    const n = cards[i];
+    await page.waitForSelector(`#numbers-${n} b.val, #error-${n}:not([hidden])`, { timeout: 600_000 });
+    assert.equal(await page.isHidden(`#error-${n}`), true, await page.textContent(`#error-${n}`));
+    const ours = Number(await page.locator(`#numbers-${n} b.val`).textContent());
     const stated = JSON.parse(await readFile(new URL(`${m}.json`, dir), "utf8"));
     const best = stated.epochs[stated.best_epoch - 1].val.mean;
     assert.ok(Math.abs(ours - best) < 1e-3, `${m}: page ${ours} vs stated ${best}`);
-    await page.locator(`#ranking-body tr[data-model=${m}]`).waitFor();
+    await page.locator(`#ranking-body tr[data-run='${n}']`).waitFor();
   }
   assert.match(await page.textContent("#ranking-body"), /MLP \(pretrained\)/);
   assert.deepEqual(errors, []);
@@ -151,9 +156,9 @@ test("every shipped pretrained model loads and shows its stated validation cosin
 test("missing weights, a corrupt dataset and a crashed worker each show a clear message", async () => {
   // brown-29k ships without weights.
   const a = await open(browser, server.url + "?dataset=brown-29k&models=mlp");
-  await a.page.click("#card-mlp [data-action=pretrained]");
-  await a.page.waitForSelector("#error-mlp:not([hidden])");
-  assert.match(await a.page.textContent("#error-mlp"), /No pretrained MLP weights for brown-29k.*HTTP 404/);
+  await a.page.click("#card-1 [data-action=pretrained]");
+  await a.page.waitForSelector("#error-1:not([hidden])");
+  assert.match(await a.page.textContent("#error-1"), /No pretrained MLP weights for brown-29k.*HTTP 404/);
   await a.context.close();
 
   // A NaN in the vectors: the download is reported as corrupt and nothing else breaks.
@@ -169,8 +174,8 @@ test("missing weights, a corrupt dataset and a crashed worker each show a clear 
   });
   await page.goto(server.url + "?models=mlp&sample=600&epochs=1");
   await page.click("[data-action=train]");
-  await page.waitForSelector("#error-mlp:not([hidden])", { timeout: 120_000 });
-  assert.match(await page.textContent("#error-mlp"), /corrupt.*not finite/);
+  await page.waitForSelector("#error-1:not([hidden])", { timeout: 120_000 });
+  assert.match(await page.textContent("#error-1"), /corrupt.*not finite/);
   assert.match(await page.textContent("#data-status"), /corrupt/);
   assert.deepEqual(errors, []);
   await context.close();
@@ -179,14 +184,14 @@ test("missing weights, a corrupt dataset and a crashed worker each show a clear 
   const b = await open(browser, server.url +
     "?models=mlp,lstm&sample=600&epochs=1&lstm.hidden=8192&lstm.layers=16");
   await b.page.click("[data-action=train]");
-  await b.page.waitForSelector("#error-lstm:not([hidden])", { timeout: 300_000 }).catch(async (e) => {
+  await b.page.waitForSelector("#error-2:not([hidden])", { timeout: 300_000 }).catch(async (e) => {
     // What the cards said when the crash never showed, for the CI log.
-    const said = await b.page.evaluate(() => ["mlp", "lstm"].map((m) =>
+    const said = await b.page.evaluate(() => ["1", "2"].map((m) =>
       `${m}: ${document.getElementById(`status-${m}`)?.textContent}`).join("; ")).catch(() => "(page gone)");
     throw new Error(`${e.message}\n${said}`);
   });
-  assert.match(await b.page.textContent("#error-lstm"), /worker (crashed|stopped)/);
-  await waitForState(b.page, "mlp", "finished");
+  assert.match(await b.page.textContent("#error-2"), /worker (crashed|stopped)/);
+  await waitForState(b.page, "1", "finished");
   await b.context.close();
 });
 

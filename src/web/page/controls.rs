@@ -2,21 +2,24 @@
 //! offered with its range, and nothing is listed twice.
 
 use super::super::dom::escape;
-use crate::playground::{PageState, SHARED_KEYS};
+use crate::playground::{PageState, DATA_KEYS, MAX_REPEATS};
 use crate::run::{FieldKind, ModelKind, RunConfig};
 
 /// Datasets shipped in `datasets/`.
 pub const DATASETS: [&str; 2] = ["wiki-29k", "brown-29k"];
 
-/// Knobs shown on each model's card; the rest are under "more".
-const MAIN_KNOBS: [&str; 7] = [
+/// Knobs shown on each run's card; the rest are under "more".
+const MAIN_KNOBS: [&str; 10] = [
     "lr",
-    "batch",
-    "dropout",
+    "context",
+    "epochs",
+    "seed",
     "hidden",
     "layers",
     "activation",
     "loss",
+    "skip",
+    "dropout",
 ];
 
 fn label(key: &str) -> &str {
@@ -43,6 +46,8 @@ fn label(key: &str) -> &str {
         "beta1" => "Adam β1",
         "beta2" => "Adam β2",
         "eps" => "Adam ε",
+        "skip" => "Skip from baseline",
+        "model" => "Model",
         other => other,
     }
 }
@@ -53,18 +58,18 @@ fn applies(model: ModelKind, key: &str) -> bool {
         "heads" | "ff" | "scale_input" => model.is_transformer(),
         "residual" => model == ModelKind::Mlp,
         "model" => false,
-        k => !SHARED_KEYS.contains(&k),
+        k => !DATA_KEYS.contains(&k),
     }
 }
 
-/// One input; `model` is `None` for a shared key.
-fn input(model: Option<ModelKind>, key: &str, kind: FieldKind, value: &str) -> String {
-    let model_attr = model.map_or(String::new(), |m| format!(" data-model=\"{m}\""));
-    let id = match model {
-        Some(m) => format!("knob-{m}-{key}"),
+/// One input; `run` (1-based) is `None` for a shared key.
+fn input(run: Option<usize>, key: &str, kind: FieldKind, value: &str) -> String {
+    let run_attr = run.map_or(String::new(), |n| format!(" data-run=\"{n}\""));
+    let id = match run {
+        Some(n) => format!("knob-{n}-{key}"),
         None => format!("shared-{key}"),
     };
-    let attrs = format!("id=\"{id}\" data-key=\"{key}\"{model_attr}");
+    let attrs = format!("id=\"{id}\" data-key=\"{key}\"{run_attr}");
     let field = match kind {
         FieldKind::Bool => format!(
             "<input type=\"checkbox\" {attrs}{}>",
@@ -107,22 +112,36 @@ fn choice<'a>(attrs: &str, options: impl Iterator<Item = &'a str>, value: &str) 
     format!("<select {attrs}>{options}</select>")
 }
 
-/// The shared controls (dataset, sample, split, ...).
+/// The shared controls (dataset, sample, split, ...): each sets its key on every run.
 pub fn shared_html(state: &PageState) -> String {
-    let c = &state.configs[0];
+    let c = &state.base;
     RunConfig::keys()
-        .filter(|(k, _)| SHARED_KEYS.contains(k))
+        .filter(|(k, _)| crate::playground::SHARED_KEYS.contains(k))
         .map(|(k, kind)| input(None, k, kind, &c.get(k).unwrap_or_default()))
         .collect()
 }
 
-/// A model's knobs: the main ones, then the rest under "more".
-pub fn knobs_html(state: &PageState, model: ModelKind) -> String {
-    let c = state.config(model);
-    let mut main = String::new();
+/// Run `i`'s model, repeats and knobs: the main ones, then the rest under "more".
+pub fn knobs_html(state: &PageState, i: usize) -> String {
+    let Some(run) = state.runs.get(i) else {
+        return String::new();
+    };
+    let (n, c, model) = (i + 1, &run.config, run.config.model);
+    let mut main = input(
+        Some(n),
+        "model",
+        FieldKind::Choice(ModelKind::ALLOWED),
+        model.as_str(),
+    );
+    main.push_str(&format!(
+        "<label class=\"knob\" for=\"knob-{n}-repeats\"><span>Seeds</span><input type=\"number\" \
+         id=\"knob-{n}-repeats\" data-key=\"repeats\" data-run=\"{n}\" min=\"1\" max=\"{MAX_REPEATS}\" \
+         step=\"1\" value=\"{}\"></label>",
+        run.repeats
+    ));
     let mut more = String::new();
     for (k, kind) in RunConfig::keys().filter(|(k, _)| applies(model, k)) {
-        let html = input(Some(model), k, kind, &c.get(k).unwrap_or_default());
+        let html = input(Some(n), k, kind, &c.get(k).unwrap_or_default());
         if MAIN_KNOBS.contains(&k) {
             main.push_str(&html);
         } else {

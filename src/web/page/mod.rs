@@ -8,11 +8,16 @@ mod view;
 
 use super::dom::{self, by_id};
 use super::fetch::{self, describe};
+use crate::card::{Phase, Training};
 use crate::dataset::{parse_texts, Manifest};
+use crate::labels::labels;
+use crate::lessons::{self, Lesson};
+use crate::metrics::RunLog;
 use crate::playground::PageState;
-use crate::run::ModelKind;
+use crate::run::{ConfigError, ModelKind};
+use crate::session::Command;
 use gloo::events::EventListener;
-use runs::{ExportKind, Phase, Reply, RunView};
+use runs::{ExportKind, Reply, Taken, WorkerLink};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -52,10 +57,28 @@ enum Start {
     Step,
 }
 
+/// One training of a run (one seed): what it has reported, and its worker once it has one.
+pub struct Slot {
+    id: u64,
+    pub training: Training,
+    link: Option<WorkerLink>,
+    /// The command it starts with when the pool gives it a worker.
+    start: Command,
+}
+
+/// A run's card: its seeds' trainings.
+#[derive(Default)]
+pub struct Card {
+    pub slots: Vec<Slot>,
+}
+
 pub struct App {
     state: PageState,
-    runs: Vec<(u64, RunView)>,
+    /// One per run, in the experiment's order.
+    cards: Vec<Card>,
     next_id: u64,
+    /// Trainings that may hold a worker at once.
+    pool: usize,
     data: Data,
     pending_start: Option<Start>,
     /// Problems with the link or a control, shown at the top.
@@ -71,13 +94,24 @@ fn with_app<R>(f: impl FnOnce(&mut App) -> R) -> Option<R> {
     APP.with(|a| a.borrow_mut().as_mut().map(f))
 }
 
+/// Workers that train at once: one a core, less one for the page (at least one).
+fn pool_size() -> usize {
+    let cores = dom::window().navigator().hardware_concurrency() as usize;
+    cores.saturating_sub(1).max(1)
+}
+
 /// Builds the page from the URL and starts loading its dataset.
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("LVM Playground: {info}").into());
     }));
     let search = dom::window().location().search().unwrap_or_default();
-    let (state, errors) = PageState::from_query(&search);
+    let (mut state, errors) = PageState::from_query(&search);
+    if search.trim_start_matches('?').is_empty() {
+        // A newcomer's first view: the study's models as trained on the full data, against
+        // the baselines, at once; Train retrains them here on a sample.
+        state.lesson = Some("baselines");
+    }
     let notices = if errors.is_empty() {
         Vec::new()
     } else {
@@ -89,9 +123,10 @@ pub fn start() {
     };
     view::skeleton(&state);
     let app = App {
+        cards: state.runs.iter().map(|_| Card::default()).collect(),
         state,
-        runs: Vec::new(),
         next_id: 0,
+        pool: pool_size(),
         data: Data::Failed {
             name: String::new(),
             message: "not loaded".into(),
@@ -106,17 +141,59 @@ pub fn start() {
     listen();
     enable_shared_buttons();
     load_dataset();
+    if let Some(lesson) = with_app(|app| app.state.lesson)
+        .flatten()
+        .and_then(lessons::find)
+    {
+        wasm_bindgen_futures::spawn_local(show_lesson_logs(lesson));
+    }
     if autostart {
         with_app(|app| app.train(Start::Train));
     }
     schedule_render();
 }
 
+/// A lesson's shipped full-data run logs, shown on their cards as if trained here.
+async fn show_lesson_logs(lesson: &'static Lesson) {
+    for (i, path) in lesson.logs.iter().enumerate() {
+        let Some(path) = path else { continue };
+        let shown = match fetch::fetch_cached(path, &|_, _| {}).await {
+            Ok(bytes) => serde_json::from_slice::<RunLog>(&bytes.to_vec())
+                .map_err(|e| format!("{path} is not a run log ({e})")),
+            Err(e) => Err(e),
+        };
+        with_app(|app| match shown {
+            Ok(log) => {
+                // A run the user already started here keeps its own curves.
+                if let Some(card) = app.cards.get_mut(i).filter(|c| c.slots.is_empty()) {
+                    app.next_id += 1;
+                    card.slots.push(Slot {
+                        id: app.next_id,
+                        training: Training::from_log(log),
+                        link: None,
+                        start: Command::Pause,
+                    });
+                }
+            }
+            Err(e) => app.notices.push(format!("The lesson's stored curves: {e}")),
+        });
+        schedule_render();
+    }
+}
+
 /// index.html ships the shared buttons disabled: a click before the page listens would be lost
 /// without a word (and a test's click right after the page opens would be, too).
 fn enable_shared_buttons() {
-    for action in ["train", "pause", "resume", "step", "stop", "copy-link"] {
-        let selector = format!("#controls button[data-action=\"{action}\"]");
+    for action in [
+        "train",
+        "pause",
+        "resume",
+        "step",
+        "stop",
+        "copy-link",
+        "add-run",
+    ] {
+        let selector = format!("button[data-action=\"{action}\"]:not([data-run])");
         if let Ok(Some(b)) = dom::document().query_selector(&selector) {
             if let Ok(b) = b.dyn_into::<web_sys::HtmlButtonElement>() {
                 b.set_disabled(false);
@@ -137,13 +214,18 @@ fn listen() {
         let target = e.target().and_then(|t| t.dyn_into::<Element>().ok());
         if let Some(button) = target.and_then(|t| t.closest("[data-action]").ok().flatten()) {
             let action = button.get_attribute("data-action").unwrap_or_default();
-            let model = button
-                .get_attribute("data-model")
-                .and_then(|m| m.parse::<ModelKind>().ok());
-            on_action(&action, model);
+            on_action(&action, run_of(&button));
         }
     })
     .forget();
+}
+
+/// The run (0-based) an element belongs to, from its 1-based `data-run`.
+fn run_of(element: &Element) -> Option<usize> {
+    element
+        .get_attribute("data-run")
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|n| n.checked_sub(1))
 }
 
 fn value_of(target: &Element) -> String {
@@ -161,25 +243,13 @@ fn value_of(target: &Element) -> String {
 
 fn on_change(target: &Element) {
     let value = value_of(target);
-    if let Some(model) = target
-        .get_attribute("data-select")
-        .and_then(|m| m.parse::<ModelKind>().ok())
-    {
-        with_app(|app| {
-            app.state.select(model, value == "true");
-            app.write_url();
-        });
-        return;
-    }
     let Some(key) = target.get_attribute("data-key") else {
         return;
     };
-    let model = target
-        .get_attribute("data-model")
-        .and_then(|m| m.parse::<ModelKind>().ok());
-    let reload = with_app(|app| {
-        let result = match model {
-            Some(m) => app.state.set_knob(m, &key, &value),
+    let run = run_of(target);
+    let outcome = with_app(|app| {
+        let result = match run {
+            Some(i) => app.state.set_run_key(i, &key, &value),
             None => app.state.set_shared(&key, &value),
         };
         let classes = target.class_list();
@@ -188,30 +258,52 @@ fn on_change(target: &Element) {
                 let _ = classes.remove_1("invalid");
                 app.notices.clear();
                 app.write_url();
-                key == "dataset"
+                // A shared key or a model changes what other inputs show.
+                if run.is_none() || key == "model" {
+                    view::cards(&app.state);
+                }
+                Some(key == "dataset")
             }
             Err(e) => {
                 let _ = classes.add_1("invalid");
                 app.notices = vec![format!("{e}; the previous value is kept.")];
-                false
+                None
             }
         }
     });
-    if reload == Some(true) {
+    if outcome == Some(Some(true)) {
         load_dataset();
     }
     schedule_render();
 }
 
-fn on_action(action: &str, model: Option<ModelKind>) {
+fn on_action(action: &str, run: Option<usize>) {
     match action {
         "train" => {
             with_app(|app| app.train(Start::Train));
         }
         "copy-link" => copy_link(),
+        "add-run" => {
+            let model = dom::document()
+                .get_element_by_id("add-model")
+                .map(|e| value_of(&e))
+                .and_then(|m| m.parse::<ModelKind>().ok())
+                .unwrap_or(ModelKind::Mlp);
+            with_app(|app| app.edit(|s| s.add_run(model).map(Edit::Insert)));
+        }
+        "duplicate" => {
+            if let Some(i) = run {
+                with_app(|app| app.edit(|s| s.duplicate(i).map(Edit::Insert)));
+            }
+        }
+        "remove" => {
+            if let Some(i) = run {
+                with_app(|app| app.edit(|s| s.remove(i).map(|()| Edit::Remove(i))));
+            }
+        }
         "pretrained" => {
-            if let Some(m) = model {
-                wasm_bindgen_futures::spawn_local(load_pretrained(m));
+            if let Some(i) = run {
+                wasm_bindgen_futures::spawn_local(load_pretrained(i));
             }
         }
         "export-json" | "export-csv" | "export-weights" => {
@@ -220,16 +312,22 @@ fn on_action(action: &str, model: Option<ModelKind>) {
                 "export-csv" => ExportKind::Csv,
                 _ => ExportKind::Weights,
             };
-            if let Some(m) = model {
-                with_app(|app| app.export(m, kind));
+            if let Some(i) = run {
+                with_app(|app| app.export(i, kind));
             }
         }
         "pause" | "resume" | "step" | "stop" => {
-            with_app(|app| app.command(action, model));
+            with_app(|app| app.command(action, run));
         }
         _ => {}
     }
     schedule_render();
+}
+
+/// What a change to the list of runs did, so the cards follow.
+enum Edit {
+    Insert(usize),
+    Remove(usize),
 }
 
 impl App {
@@ -243,100 +341,202 @@ impl App {
         }
     }
 
-    fn spawn(&mut self, model: ModelKind) -> Result<u64, String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let config = self.state.config(model).clone();
-        let view = RunView::spawn(model, config, move |reply| on_reply(id, reply))?;
-        self.runs.retain(|(_, r)| r.model != model);
-        self.runs.push((id, view));
-        self.runs
-            .sort_by_key(|(_, r)| ModelKind::ALL.iter().position(|&m| m == r.model));
-        Ok(id)
+    /// Adds, duplicates or removes a run; a removed run's trainings end with it.
+    fn edit(&mut self, f: impl FnOnce(&mut PageState) -> Result<Edit, ConfigError>) {
+        match f(&mut self.state) {
+            Ok(Edit::Insert(i)) => self.cards.insert(i, Card::default()),
+            Ok(Edit::Remove(i)) => {
+                self.cards.remove(i);
+                self.pump();
+            }
+            Err(e) => {
+                self.notices = vec![e.to_string()];
+                return;
+            }
+        }
+        self.notices.clear();
+        self.write_url();
+        view::cards(&self.state);
     }
 
-    /// New runs of the selected models, replacing any earlier ones.
+    pub fn labels(&self) -> Vec<String> {
+        labels(&self.state.runs)
+    }
+
+    fn slot_by_id(&mut self, id: u64) -> Option<&mut Slot> {
+        self.cards
+            .iter_mut()
+            .flat_map(|c| c.slots.iter_mut())
+            .find(|s| s.id == id)
+    }
+
+    /// New trainings of every run and seed, replacing any earlier ones; as many start as the
+    /// pool has workers, the rest queue.
     fn train(&mut self, how: Start) {
-        let files = match &self.data {
-            Data::Ready(files) if files.name == self.state.configs[0].dataset => files.clone(),
+        match &self.data {
+            Data::Ready(files) if files.name == self.state.base.dataset => {}
             _ => {
                 self.pending_start = Some(how);
                 return;
             }
-        };
-        self.pending_start = None;
-        if self.state.selected.is_empty() {
-            self.notices = vec!["Tick at least one model to train.".into()];
-            return;
         }
-        self.runs.clear();
-        for model in self.state.selected.clone() {
-            match self.spawn(model) {
-                Ok(id) => {
-                    let query = self.state.config(model).to_query();
-                    if let Some(run) = self.run_by_id(id) {
-                        run.send_with_bytes(
-                            "init",
-                            &[("config", &query), ("dataset", &dataset_url(&files.name))],
-                            &[],
-                        );
-                        run.command(if how == Start::Train { "run" } else { "step" });
+        self.pending_start = None;
+        let start = if how == Start::Train {
+            Command::Run
+        } else {
+            Command::Step
+        };
+        self.cards = self
+            .state
+            .runs
+            .iter()
+            .map(|run| Card {
+                slots: run
+                    .seeds()
+                    .into_iter()
+                    .map(|config| {
+                        self.next_id += 1;
+                        Slot {
+                            id: self.next_id,
+                            training: Training::queued(config),
+                            link: None,
+                            start,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        self.pump();
+    }
+
+    /// Gives queued trainings a worker while the pool has room.
+    fn pump(&mut self) {
+        let Data::Ready(files) = &self.data else {
+            return;
+        };
+        let dataset = dataset_url(&files.name);
+        let mut active = self
+            .cards
+            .iter()
+            .flat_map(|c| &c.slots)
+            .filter(|s| s.training.is_active())
+            .count();
+        for slot in self.cards.iter_mut().flat_map(|c| c.slots.iter_mut()) {
+            if active >= self.pool {
+                break;
+            }
+            if slot.training.phase != Phase::Queued {
+                continue;
+            }
+            active += 1;
+            let id = slot.id;
+            let name = format!("lvm-{}-{}", slot.training.config.model, id);
+            match WorkerLink::spawn(&name, move |reply| on_reply(id, reply)) {
+                Ok(mut link) => {
+                    slot.training.phase = Phase::Loading("starting a worker…".into());
+                    let query = slot.training.config.to_query();
+                    let sent = link
+                        .send_with_bytes("init", &[("config", &query), ("dataset", &dataset)], &[])
+                        .and_then(|()| link.command(slot.start));
+                    if let Err(e) = sent {
+                        slot.training.crashed(e);
                     }
+                    slot.link = Some(link);
                 }
-                Err(e) => self.notices = vec![e],
+                Err(e) => slot.training.crashed(e),
             }
         }
     }
 
-    fn run_by_id(&mut self, id: u64) -> Option<&mut RunView> {
-        self.runs.iter_mut().find(|(i, _)| *i == id).map(|(_, r)| r)
-    }
-
-    fn command(&mut self, action: &str, model: Option<ModelKind>) {
-        let trainable = |r: &RunView| matches!(r.phase, Phase::Run(_)) && !r.is_over();
-        if action == "step" && !self.runs.iter().any(|(_, r)| trainable(r)) {
+    fn command(&mut self, action: &str, run: Option<usize>) {
+        let trainable =
+            |s: &Slot| matches!(s.training.phase, Phase::Run(_)) && !s.training.is_over();
+        let any = self
+            .cards
+            .iter()
+            .flat_map(|c| &c.slots)
+            .any(|s| trainable(s) || s.training.phase == Phase::Queued);
+        if action == "step" && !any {
             self.train(Start::Step);
             return;
         }
-        let kind = if action == "resume" { "run" } else { action };
-        for (_, run) in &mut self.runs {
-            if model.is_none_or(|m| m == run.model) && trainable(run) {
-                run.command(kind);
+        let command = match action {
+            "pause" => Command::Pause,
+            "step" => Command::Step,
+            "stop" => Command::Stop,
+            _ => Command::Run,
+        };
+        for (i, card) in self.cards.iter_mut().enumerate() {
+            if run.is_some_and(|r| r != i) {
+                continue;
+            }
+            for slot in &mut card.slots {
+                if slot.training.phase == Phase::Queued {
+                    // Not started yet: it starts as it was told last, or never if stopped.
+                    match command {
+                        Command::Stop => {
+                            slot.training.phase = Phase::Run(crate::session::RunState::Stopped)
+                        }
+                        c => slot.start = c,
+                    }
+                } else if trainable(slot) {
+                    if let Some(link) = &mut slot.link {
+                        if let Err(e) = link.command(command) {
+                            slot.training.crashed(e);
+                        }
+                    }
+                }
             }
         }
+        self.pump();
     }
 
-    fn export(&mut self, model: ModelKind, kind: ExportKind) {
-        let Some((_, run)) = self.runs.iter_mut().find(|(_, r)| r.model == model) else {
+    fn export(&mut self, run: usize, kind: ExportKind) {
+        let slot = self.cards.get_mut(run).and_then(|c| {
+            c.slots
+                .iter_mut()
+                .find(|s| s.training.started.is_some() && s.link.is_some())
+        });
+        let Some(slot) = slot else {
             self.notices = vec![format!(
-                "Train the {} before exporting it.",
-                model.display_name()
+                "Only a run trained here can be exported; run {} has none yet.",
+                run + 1
             )];
             return;
         };
-        if run.started.is_none() {
-            self.notices = vec![format!(
-                "Only a run trained here can be exported; the {} has none yet.",
-                model.display_name()
-            )];
-            return;
-        }
-        run.export = Some(kind);
-        run.send(
+        let Some(link) = &mut slot.link else { return };
+        link.export = Some(kind);
+        if let Err(e) = link.send(
             js_sys::JSON::parse(r#"{"type":"export"}"#).unwrap_or(JsValue::NULL),
             js_sys::Array::new(),
-        );
+        ) {
+            self.notices = vec![e];
+        }
     }
 }
 
 fn on_reply(id: u64, reply: Reply) {
     let export = with_app(|app| {
-        let dataset = app.state.configs[0].dataset.clone();
-        let run = app.run_by_id(id)?;
-        let model = run.model;
-        let corrupt = matches!(&reply, Reply::Event(e) if matches!(&**e,
-            crate::session::Event::Failed { message } if message.starts_with("the dataset download is corrupt")));
-        let out = run.apply(reply);
+        let dataset = app.state.base.dataset.clone();
+        let slot = app.slot_by_id(id)?;
+        let model = slot.training.config.model;
+        let link = slot.link.as_mut()?;
+        let mut corrupt = false;
+        let mut export = None;
+        match link.take(reply) {
+            Taken::Nothing => {}
+            Taken::Crashed(message) => slot.training.crashed(message),
+            Taken::Export(kind, weights, json, csv) => export = Some((kind, weights, json, csv)),
+            Taken::Event(event) => {
+                corrupt = matches!(&*event, crate::session::Event::Failed { message }
+                    if message.starts_with("the dataset download is corrupt"));
+                slot.training.apply(*event);
+            }
+        }
+        if slot.training.is_over() {
+            // A worker came free.
+            app.pump();
+        }
         if corrupt {
             app.data = Data::Failed {
                 name: dataset.clone(),
@@ -351,7 +551,7 @@ fn on_reply(id: u64, reply: Reply) {
                 }
             });
         }
-        out.map(|o| (model, dataset, o))
+        export.map(|e| (model, dataset, e))
     })
     .flatten();
     if let Some((model, dataset, (kind, weights, json, csv))) = export {
@@ -375,7 +575,7 @@ fn on_reply(id: u64, reply: Reply) {
 /// was waiting for it.
 fn load_dataset() {
     let Some(name) = with_app(|app| {
-        let name = app.state.configs[0].dataset.clone();
+        let name = app.state.base.dataset.clone();
         app.data = Data::Loading {
             name: name.clone(),
             status: "starting download…".into(),
@@ -388,7 +588,7 @@ fn load_dataset() {
     schedule_render();
     wasm_bindgen_futures::spawn_local(async move {
         let result = download_dataset(&name).await;
-        let still_wanted = with_app(|app| app.state.configs[0].dataset == name).unwrap_or(false);
+        let still_wanted = with_app(|app| app.state.base.dataset == name).unwrap_or(false);
         if !still_wanted {
             return;
         }
@@ -400,6 +600,7 @@ fn load_dataset() {
             if let (Data::Ready(_), Some(how)) = (&app.data, app.pending_start) {
                 app.train(how);
             }
+            app.pump();
         });
         schedule_render();
     });
@@ -456,28 +657,60 @@ async fn download_dataset(name: &str) -> Result<Files, String> {
     }
 }
 
-/// "Load pretrained": downloads the model's shipped weights for the current dataset and
-/// evaluates them in a worker on their own run's validation windows.
-async fn load_pretrained(model: ModelKind) {
-    let Some((id, dataset)) = with_app(|app| {
-        let dataset = app.state.configs[0].dataset.clone();
-        app.spawn(model)
-            .map(|id| (id, dataset))
-            .map_err(|e| app.notices = vec![e])
-            .ok()
+/// "Load pretrained": shows the shipped run log of the card's model at once, then downloads
+/// its weights and evaluates them in a worker on their own run's validation windows.
+async fn load_pretrained(run: usize) {
+    let Some((id, model, dataset, file)) = with_app(|app| {
+        let card = app.cards.get_mut(run)?;
+        let config = app.state.runs.get(run)?.config.clone();
+        app.next_id += 1;
+        let id = app.next_id;
+        let (model, dataset) = (config.model, config.dataset.clone());
+        let file = match config.skip {
+            crate::run::Skip::None => model.to_string(),
+            skip => format!("{model}-skip-{skip}"),
+        };
+        let link = match WorkerLink::spawn(&format!("lvm-pretrained-{model}"), move |reply| {
+            on_reply(id, reply)
+        }) {
+            Ok(link) => Some(link),
+            Err(e) => {
+                app.notices = vec![e];
+                None
+            }
+        };
+        let mut training = Training::queued(config);
+        training.phase = Phase::Loading("downloading the stored run log…".into());
+        card.slots = vec![Slot {
+            id,
+            training,
+            link,
+            start: Command::Pause,
+        }];
+        Some((id, model, dataset, file))
     })
     .flatten() else {
         return;
     };
-    let url = format!("datasets/{dataset}/pretrained/{model}.safetensors");
     let set_phase = |phase: Phase| {
         with_app(|app| {
-            if let Some(run) = app.run_by_id(id) {
-                run.phase = phase;
+            if let Some(slot) = app.slot_by_id(id) {
+                slot.training.phase = phase;
             }
         });
         schedule_render();
     };
+    let base = format!("datasets/{dataset}/pretrained/{file}");
+    // The log is a few hundred kB; its curves show while the weights download.
+    if let Ok(bytes) = fetch::fetch_cached(&format!("{base}.json"), &|_, _| {}).await {
+        if let Ok(log) = serde_json::from_slice::<RunLog>(&bytes.to_vec()) {
+            with_app(|app| {
+                if let Some(slot) = app.slot_by_id(id) {
+                    slot.training.show_log(log);
+                }
+            });
+        }
+    }
     set_phase(Phase::Loading("downloading weights…".into()));
     let progress = |loaded: f64, total: Option<f64>| {
         let text = match total {
@@ -490,7 +723,7 @@ async fn load_pretrained(model: ModelKind) {
         };
         set_phase(Phase::Loading(text));
     };
-    let weights = match fetch::fetch_cached(&url, &progress).await {
+    let weights = match fetch::fetch_cached(&format!("{base}.safetensors"), &progress).await {
         Ok(w) => w,
         Err(e) => {
             set_phase(Phase::Failed(format!(
@@ -520,15 +753,20 @@ async fn load_pretrained(model: ModelKind) {
         }
     };
     set_phase(Phase::Loading(
-        "evaluating on the validation windows…".into(),
+        "stored curves shown; evaluating the weights on the validation windows here…".into(),
     ));
     with_app(|app| {
-        if let Some(run) = app.run_by_id(id) {
-            run.send_with_bytes(
-                "pretrained",
-                &[("dataset", &dataset_url(&files.name))],
-                &[("checkpoint", &weights)],
-            );
+        if let Some(slot) = app.slot_by_id(id) {
+            if let Some(link) = &mut slot.link {
+                let sent = link.send_with_bytes(
+                    "pretrained",
+                    &[("dataset", &dataset_url(&files.name))],
+                    &[("checkpoint", &weights)],
+                );
+                if let Err(e) = sent {
+                    slot.training.crashed(e);
+                }
+            }
         }
     });
 }

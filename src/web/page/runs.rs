@@ -1,9 +1,8 @@
-//! One model's card on the page: its worker and what the worker has reported.
+//! One training's worker: starting it, posting to it (queued until it says "ready"), and
+//! decoding what it sends. What the messages mean for the page is `crate::card`'s business.
 
 use super::super::fetch::describe;
-use crate::metrics::{Baselines, CosineSummary, EpochMetrics, RunLog};
-use crate::run::{ModelKind, RunConfig};
-use crate::session::{Event, Example, RunState};
+use crate::session::Event;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -12,41 +11,12 @@ use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 /// Script Trunk writes for the `worker` binary (`data-loader-shim` in www/index.html).
 const WORKER_SCRIPT: &str = "./worker_loader.js";
 
-/// Where a card's run is.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Phase {
-    /// Worker starting, or the dataset or weights still loading.
-    Loading(String),
-    Run(RunState),
-    /// Pretrained weights evaluated.
-    Evaluated,
-    Failed(String),
-}
-
 /// What "Export" asked for, remembered until the worker's reply arrives.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ExportKind {
     Json,
     Csv,
     Weights,
-}
-
-pub struct Started {
-    pub params: usize,
-    pub train_windows: usize,
-    pub val_windows: usize,
-    pub steps_per_epoch: usize,
-    pub total_steps: u64,
-    pub baselines: Baselines,
-}
-
-pub struct Pretrained {
-    pub params: usize,
-    pub val_windows: usize,
-    pub val: CosineSummary,
-    pub prediction_similarity: f32,
-    pub baselines: Baselines,
-    pub log: Option<Box<RunLog>>,
 }
 
 /// A message from a worker, decoded.
@@ -67,26 +37,16 @@ type Handlers = (
     Closure<dyn FnMut(ErrorEvent)>,
 );
 
-pub struct RunView {
-    pub model: ModelKind,
-    pub config: RunConfig,
+pub struct WorkerLink {
     worker: Worker,
     ready: bool,
     /// Messages (and their transfer lists) waiting for the worker's "ready".
     queue: Vec<(JsValue, Array)>,
-    pub phase: Phase,
-    pub started: Option<Started>,
-    /// (step, epoch, step in epoch, steps per epoch, loss, samples/s)
-    pub progress: Option<(u64, usize, usize, usize, f32, f64)>,
-    pub epochs: Vec<EpochMetrics>,
-    pub best_epoch: Option<usize>,
-    pub examples: Vec<Example>,
-    pub pretrained: Option<Pretrained>,
     pub export: Option<ExportKind>,
     _handlers: Handlers,
 }
 
-impl Drop for RunView {
+impl Drop for WorkerLink {
     fn drop(&mut self) {
         self.worker.terminate();
     }
@@ -113,16 +73,12 @@ pub fn decode(data: JsValue) -> Reply {
     }
 }
 
-impl RunView {
-    /// Starts a worker for `model`; `on_reply` gets every message it sends, and its crash.
-    pub fn spawn(
-        model: ModelKind,
-        config: RunConfig,
-        on_reply: impl Fn(Reply) + Clone + 'static,
-    ) -> Result<Self, String> {
+impl WorkerLink {
+    /// Starts a worker named `name`; `on_reply` gets every message it sends, and its crash.
+    pub fn spawn(name: &str, on_reply: impl Fn(Reply) + Clone + 'static) -> Result<Self, String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Classic);
-        options.set_name(&format!("lvm-{model}"));
+        options.set_name(name);
         let worker = Worker::new_with_options(WORKER_SCRIPT, &options)
             .map_err(|e| format!("could not start a worker: {}", describe(&e)))?;
         let reply = on_reply.clone();
@@ -142,39 +98,29 @@ impl RunView {
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
         Ok(Self {
-            model,
-            config,
             worker,
             ready: false,
             queue: Vec::new(),
-            phase: Phase::Loading("starting a worker…".into()),
-            started: None,
-            progress: None,
-            epochs: Vec::new(),
-            best_epoch: None,
-            examples: Vec::new(),
-            pretrained: None,
             export: None,
             _handlers: (onmessage, onerror),
         })
     }
 
     /// Sends (or queues until the worker is ready) a message, transferring `transfer`.
-    pub fn send(&mut self, message: JsValue, transfer: Array) {
+    pub fn send(&mut self, message: JsValue, transfer: Array) -> Result<(), String> {
         if self.ready {
-            if let Err(e) = self.worker.post_message_with_transfer(&message, &transfer) {
-                self.phase = Phase::Failed(format!("could not reach the worker: {}", describe(&e)));
-            }
+            self.worker
+                .post_message_with_transfer(&message, &transfer)
+                .map_err(|e| format!("could not reach the worker: {}", describe(&e)))
         } else {
             self.queue.push((message, transfer));
+            Ok(())
         }
     }
 
-    pub fn command(&mut self, kind: &str) {
-        self.send(
-            JsValue::from_str(&format!(r#"{{"type":"{kind}"}}"#)),
-            Array::new(),
-        );
+    pub fn command(&mut self, command: crate::session::Command) -> Result<(), String> {
+        let json = serde_json::to_string(&command).map_err(|e| e.to_string())?;
+        self.send(JsValue::from_str(&json), Array::new())
     }
 
     /// Sends `{type, ...fields}` with `bytes` fields copied and transferred.
@@ -183,7 +129,7 @@ impl RunView {
         kind: &str,
         text: &[(&str, &str)],
         bytes: &[(&str, &Uint8Array)],
-    ) {
+    ) -> Result<(), String> {
         let msg = Object::new();
         let transfer = Array::new();
         let _ = Reflect::set(&msg, &"type".into(), &kind.into());
@@ -196,140 +142,38 @@ impl RunView {
             transfer.push(&copy.buffer());
             let _ = Reflect::set(&msg, &(*k).into(), &copy);
         }
-        self.send(msg.into(), transfer);
+        self.send(msg.into(), transfer)
     }
 
-    pub fn is_over(&self) -> bool {
-        matches!(
-            self.phase,
-            Phase::Run(RunState::Finished | RunState::Stopped | RunState::Failed)
-                | Phase::Failed(_)
-                | Phase::Evaluated
-        )
-    }
-
-    /// Applies a worker's reply; returns an export to hand to the user, if any.
-    pub fn apply(&mut self, reply: Reply) -> Option<(ExportKind, Vec<u8>, String, String)> {
+    /// Handles what only the link needs (ready, exports); returns the rest for the card.
+    pub fn take(&mut self, reply: Reply) -> Taken {
         match reply {
             Reply::Ready => {
                 self.ready = true;
                 for (m, t) in std::mem::take(&mut self.queue) {
-                    self.send(m, t);
+                    if let Err(e) = self.send(m, t) {
+                        return Taken::Crashed(e);
+                    }
                 }
+                Taken::Nothing
             }
             Reply::Crashed(message) => {
-                // Keep the first, more specific message (a panic's text arrives before the trap).
-                if !matches!(self.phase, Phase::Failed(_)) {
-                    self.phase = Phase::Failed(message);
-                }
                 self.worker.terminate();
+                Taken::Crashed(message)
             }
-            Reply::Export { weights, json, csv } => {
-                return self.export.take().map(|k| (k, weights, json, csv));
-            }
-            Reply::Event(event) => self.apply_event(*event),
-        }
-        None
-    }
-
-    fn apply_event(&mut self, event: Event) {
-        match event {
-            Event::Started {
-                params,
-                train_windows,
-                val_windows,
-                steps_per_epoch,
-                total_steps,
-                baselines,
-                ..
-            } => {
-                self.started = Some(Started {
-                    params,
-                    train_windows,
-                    val_windows,
-                    steps_per_epoch,
-                    total_steps,
-                    baselines,
-                });
-                self.phase = Phase::Run(RunState::Paused);
-            }
-            Event::Progress {
-                step,
-                epoch,
-                step_in_epoch,
-                steps_per_epoch,
-                loss,
-                samples_per_second,
-            } => {
-                self.progress = Some((
-                    step,
-                    epoch,
-                    step_in_epoch,
-                    steps_per_epoch,
-                    loss,
-                    samples_per_second,
-                ))
-            }
-            Event::Epoch {
-                metrics,
-                best_epoch,
-            } => {
-                self.epochs.push(metrics);
-                self.best_epoch = best_epoch;
-            }
-            Event::Examples { examples } => self.examples = examples,
-            Event::State { state } => {
-                if !matches!(self.phase, Phase::Failed(_)) {
-                    self.phase = Phase::Run(state);
-                }
-            }
-            // The first failure is the cause; later ones (e.g. a command to a run that never
-            // started) are consequences.
-            Event::Failed { message } => {
-                if !matches!(self.phase, Phase::Failed(_)) {
-                    self.phase = Phase::Failed(message)
-                }
-            }
-            Event::Pretrained {
-                params,
-                val_windows,
-                val,
-                prediction_similarity,
-                baselines,
-                log,
-                ..
-            } => {
-                if let Some(log) = &log {
-                    self.epochs = log.epochs.clone();
-                    self.best_epoch = log.best_epoch;
-                }
-                self.pretrained = Some(Pretrained {
-                    params,
-                    val_windows,
-                    val,
-                    prediction_similarity,
-                    baselines,
-                    log,
-                });
-                self.phase = Phase::Evaluated;
-            }
+            Reply::Export { weights, json, csv } => match self.export.take() {
+                Some(kind) => Taken::Export(kind, weights, json, csv),
+                None => Taken::Nothing,
+            },
+            Reply::Event(event) => Taken::Event(event),
         }
     }
+}
 
-    /// The best validation cosine so far: the evaluated one for pretrained weights.
-    pub fn best_val(&self) -> Option<f32> {
-        if let Some(p) = &self.pretrained {
-            return Some(p.val.mean);
-        }
-        self.best_epoch
-            .and_then(|b| self.epochs.get(b - 1))
-            .map(|e| e.val.mean)
-    }
-
-    pub fn baselines(&self) -> Option<&Baselines> {
-        self.pretrained
-            .as_ref()
-            .map(|p| &p.baselines)
-            .or(self.started.as_ref().map(|s| &s.baselines))
-    }
+/// What a reply means beyond the link.
+pub enum Taken {
+    Nothing,
+    Event(Box<Event>),
+    Crashed(String),
+    Export(ExportKind, Vec<u8>, String, String),
 }

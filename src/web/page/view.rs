@@ -1,65 +1,66 @@
-//! Drawing the page from the app's state: the skeleton once, then cards, plots, the ranking
-//! table and the examples on every animation frame that has news.
+//! Drawing the page from the app's state: the controls and one card per run when the
+//! experiment changes, then cards, plots, the ranking table and the examples on every
+//! animation frame that has news.
 
 use super::super::dom::{self, by_id, escape, set_hidden, set_text};
-use super::super::plot::{self, Level, Series};
+use super::super::plot::{self, Band, Level, Series};
 use super::controls;
-use super::runs::{Phase, RunView};
-use super::{App, Data};
+use super::{App, Card, Data};
+use crate::card::{curves, entry, Phase, Training};
 use crate::metrics::group_digits;
 use crate::playground::PageState;
+use crate::ranking::{format_best, rank};
 use crate::run::ModelKind;
 use crate::session::RunState;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlButtonElement, HtmlCanvasElement, HtmlProgressElement};
 
-pub fn color(model: ModelKind) -> &'static str {
-    match model {
-        ModelKind::Mlp => "#1f77b4",
-        ModelKind::Lstm => "#d62728",
-        ModelKind::Transformer => "#2ca02c",
-        ModelKind::TransformerInfonce => "#9467bd",
-    }
+/// A distinct colour per run, by its place in the experiment.
+const PALETTE: [&str; 12] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+    "#bcbd22", "#7f7f7f", "#393b79", "#637939",
+];
+
+pub fn color(run: usize) -> &'static str {
+    PALETTE[run % PALETTE.len()]
 }
 
-/// The controls and one card per model, built once from the URL's state.
+/// The controls and the cards, built from the URL's state.
 pub fn skeleton(state: &PageState) {
-    by_id("shared").set_inner_html(&controls::shared_html(state));
-    let cards: String = ModelKind::ALL
+    let options: String = ModelKind::ALL
         .iter()
-        .map(|&m| {
-            let checked = if state.selected.contains(&m) { " checked" } else { "" };
+        .map(|m| format!("<option value=\"{m}\">{}</option>", m.display_name()))
+        .collect();
+    by_id("add-model").set_inner_html(&options);
+    let menu: String = crate::lessons::LESSONS
+        .iter()
+        .map(|l| {
             format!(
-                r#"<article class="card" id="card-{m}" style="--color:{color}">
-  <header><label class="control"><input type="checkbox" data-select="{m}"{checked}> train</label>
-    <h3>{name}</h3><span class="params" id="params-{m}"></span></header>
-  <div class="knobs control">{knobs}</div>
-  <div class="status" id="status-{m}">not started</div>
-  <progress id="progress-{m}" max="1" value="0"></progress>
-  <div class="numbers" id="numbers-{m}"></div>
-  <canvas id="hist-{m}" width="300" height="80" title="per-window validation cosine: bars = model, line = copy-last"></canvas>
-  <div class="error" id="error-{m}" role="alert" hidden></div>
-  <div class="buttons">
-    <button data-action="pause" data-model="{m}" class="control">Pause</button>
-    <button data-action="resume" data-model="{m}" class="control">Resume</button>
-    <button data-action="step" data-model="{m}" class="control">Step</button>
-    <button data-action="stop" data-model="{m}" class="control">Stop</button>
-    <button data-action="pretrained" data-model="{m}">Load pretrained</button>
-  </div>
-  <div class="buttons">Export:
-    <button data-action="export-json" data-model="{m}">log JSON</button>
-    <button data-action="export-csv" data-model="{m}">log CSV</button>
-    <button data-action="export-weights" data-model="{m}">weights</button>
-  </div>
-</article>"#,
-                color = color(m),
-                name = m.display_name(),
-                knobs = controls::knobs_html(state, m),
+                "<li><a href=\"?{}\">{}</a></li>",
+                escape(&l.link()),
+                escape(l.title)
             )
         })
         .collect();
-    by_id("cards").set_inner_html(&cards);
+    by_id("lessons-menu").set_inner_html(&menu);
+    if let Some(lesson) = state.lesson.and_then(crate::lessons::find) {
+        let story: String = lesson
+            .story
+            .iter()
+            .map(|s| format!("<p>{}</p>", escape(s)))
+            .collect();
+        by_id("lesson").set_inner_html(&format!(
+            "<h2>Lesson: {}</h2>{story}<p class=\"note\">The curves are full-data runs (all \
+             29K windows, up to 30 epochs) shipped with the page; Train retrains every run here, \
+             on a sample of {} windows.</p><p><button data-action=\"train\" class=\"primary\">\
+             Retrain live on a sample</button></p>",
+            escape(lesson.title),
+            state.base.sample
+        ));
+        set_hidden("lesson", false);
+    }
+    cards(state);
     if state.hide_controls {
         let _ = dom::document()
             .body()
@@ -67,15 +68,56 @@ pub fn skeleton(state: &PageState) {
     }
 }
 
+/// One card per run, rebuilt when runs are added, removed or change model.
+pub fn cards(state: &PageState) {
+    by_id("shared").set_inner_html(&controls::shared_html(state));
+    let html: String = (0..state.runs.len())
+        .map(|i| {
+            let n = i + 1;
+            format!(
+                r#"<article class="card" id="card-{n}" style="--color:{color}">
+  <header><h3 id="label-{n}"></h3><span class="params" id="params-{n}"></span></header>
+  <div class="knobs control">{knobs}</div>
+  <div class="buttons control">
+    <button data-action="duplicate" data-run="{n}">Duplicate</button>
+    <button data-action="remove" data-run="{n}">Remove</button>
+  </div>
+  <div class="status" id="status-{n}">not started</div>
+  <progress id="progress-{n}" max="1" value="0"></progress>
+  <div class="numbers" id="numbers-{n}"></div>
+  <canvas id="hist-{n}" width="300" height="80" title="per-window validation cosine: bars = model, line = copy-last"></canvas>
+  <div class="error" id="error-{n}" role="alert" hidden></div>
+  <div class="buttons">
+    <button data-action="pause" data-run="{n}" class="control">Pause</button>
+    <button data-action="resume" data-run="{n}" class="control">Resume</button>
+    <button data-action="step" data-run="{n}" class="control">Step</button>
+    <button data-action="stop" data-run="{n}" class="control">Stop</button>
+    <button data-action="pretrained" data-run="{n}">Load pretrained</button>
+  </div>
+  <div class="buttons">Export:
+    <button data-action="export-json" data-run="{n}">log JSON</button>
+    <button data-action="export-csv" data-run="{n}">log CSV</button>
+    <button data-action="export-weights" data-run="{n}">weights</button>
+  </div>
+</article>"#,
+                color = color(i),
+                knobs = controls::knobs_html(state, i),
+            )
+        })
+        .collect();
+    by_id("cards").set_inner_html(&html);
+}
+
 pub fn render(app: &App) {
     render_notices(app);
     render_data(app);
-    for m in ModelKind::ALL {
-        render_card(m, app.runs.iter().map(|(_, r)| r).find(|r| r.model == m));
+    let labels = app.labels();
+    for (i, card) in app.cards.iter().enumerate() {
+        render_card(i, &labels[i], card);
     }
-    render_curves(app);
-    render_table(app);
-    render_examples(app);
+    render_curves(app, &labels);
+    render_table(app, &labels);
+    render_examples(app, &labels);
 }
 
 fn render_notices(app: &App) {
@@ -119,111 +161,112 @@ pub fn render_data(app: &App) {
     }
 }
 
-fn seconds_per_epoch(run: &RunView) -> Option<f64> {
-    let n = run.epochs.len();
-    (n > 0).then(|| run.epochs.iter().map(|e| e.seconds).sum::<f64>() / n as f64)
+fn trainings(card: &Card) -> Vec<&Training> {
+    card.slots.iter().map(|s| &s.training).collect()
 }
 
-/// Training throughput: the epochs' own figure once there is one (a progress report that ends
-/// an epoch also counts the evaluation's time), else the latest progress report's.
-fn samples_per_second(run: &RunView) -> Option<f64> {
-    let n = run.epochs.len();
-    if n > 0 {
-        return Some(run.epochs.iter().map(|e| e.samples_per_second).sum::<f64>() / n as f64);
-    }
-    run.progress.map(|p| p.5)
-}
-
-fn render_card(model: ModelKind, run: Option<&RunView>) {
-    let (status, fraction, numbers, error) = match run {
-        None => ("not started".to_string(), 0.0, String::new(), None),
-        Some(r) => {
-            let status = match &r.phase {
-                Phase::Loading(s) => s.clone(),
-                Phase::Run(state) => {
-                    let word = match state {
-                        RunState::Paused => "paused",
-                        RunState::Running => "training",
-                        RunState::Stopped => "stopped",
-                        RunState::Finished => "finished",
-                        RunState::Failed => "failed",
-                    };
-                    match r.progress {
-                        Some((step, epoch, k, n, loss, sps)) => format!(
-                            "{word}: epoch {epoch}/{}, step {k}/{n} (total {step}), loss {loss:.4}, {sps:.0} samples/s",
-                            r.config.epochs
-                        ),
-                        None => word.to_string(),
-                    }
-                }
-                Phase::Evaluated => "pretrained weights, evaluated here".to_string(),
-                Phase::Failed(_) => "failed".to_string(),
+/// One training's status line: "training: epoch 2/10, step …", "queued", "finished".
+fn status(t: &Training) -> String {
+    match &t.phase {
+        Phase::Queued => "queued: waiting for a free worker".to_string(),
+        Phase::Loading(s) => s.clone(),
+        Phase::Run(state) => {
+            let word = match state {
+                RunState::Paused => "paused",
+                RunState::Running => "training",
+                RunState::Stopped => "stopped",
+                RunState::Finished => "finished",
+                RunState::Failed => "failed",
             };
-            let fraction = match (&r.phase, r.progress, &r.started) {
-                (Phase::Evaluated, _, _) => 1.0,
-                (_, Some((step, ..)), Some(s)) => step as f64 / s.total_steps.max(1) as f64,
-                _ => 0.0,
-            };
-            let numbers = card_numbers(r);
-            let error = match &r.phase {
-                Phase::Failed(m) => Some(m.clone()),
-                _ => None,
-            };
-            (status, fraction, numbers, error)
+            match t.progress {
+                Some(p) => format!(
+                    "{word}: epoch {}/{}, step {}/{} (total {}), loss {:.4}, {:.0} samples/s",
+                    p.epoch,
+                    t.config.epochs,
+                    p.step_in_epoch,
+                    p.steps_per_epoch,
+                    p.step,
+                    p.loss,
+                    p.samples_per_second
+                ),
+                None => word.to_string(),
+            }
         }
+        Phase::Evaluated => "pretrained weights, evaluated here".to_string(),
+        Phase::Failed(_) => "failed".to_string(),
+    }
+}
+
+fn render_card(i: usize, label: &str, card: &Card) {
+    let n = i + 1;
+    set_text(&format!("label-{n}"), label);
+    let ts = trainings(card);
+    let (status, fraction) = match ts.as_slice() {
+        [] => ("not started".to_string(), 0.0),
+        [t] => (status(t), fraction(t)),
+        many => (
+            many.iter()
+                .map(|t| format!("seed {}: {}", t.config.seed, status(t)))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            many.iter().map(|t| fraction(t)).sum::<f64>() / many.len() as f64,
+        ),
     };
-    set_text(&format!("status-{model}"), &status);
-    if let Ok(p) = by_id(&format!("progress-{model}")).dyn_into::<HtmlProgressElement>() {
+    set_text(&format!("status-{n}"), &status);
+    if let Ok(p) = by_id(&format!("progress-{n}")).dyn_into::<HtmlProgressElement>() {
         p.set_value(fraction);
     }
-    by_id(&format!("numbers-{model}")).set_inner_html(&numbers);
-    set_text(&format!("error-{model}"), error.as_deref().unwrap_or(""));
-    set_hidden(&format!("error-{model}"), error.is_none());
-    let params = run.and_then(|r| {
-        r.started
-            .as_ref()
-            .map(|s| s.params)
-            .or(r.pretrained.as_ref().map(|p| p.params))
+    let numbers = ts.first().map_or(String::new(), |t| card_numbers(i, t));
+    by_id(&format!("numbers-{n}")).set_inner_html(&numbers);
+    let error = ts.iter().find_map(|t| match &t.phase {
+        Phase::Failed(m) => Some(m.clone()),
+        _ => None,
     });
+    set_text(&format!("error-{n}"), error.as_deref().unwrap_or(""));
+    set_hidden(&format!("error-{n}"), error.is_none());
+    let params = ts.iter().find_map(|t| t.params());
     set_text(
-        &format!("params-{model}"),
+        &format!("params-{n}"),
         &params.map_or(String::new(), |p| format!("{} params", group_digits(p))),
     );
-    let active = run.is_some_and(|r| matches!(r.phase, Phase::Run(_)) && !r.is_over());
+    let active = ts
+        .iter()
+        .any(|t| matches!(t.phase, Phase::Run(_) | Phase::Queued) && !t.is_over());
     for action in ["pause", "resume", "stop"] {
-        disable(model, action, !active);
+        disable(n, action, !active);
     }
-    if let Ok(canvas) = by_id(&format!("hist-{model}")).dyn_into::<HtmlCanvasElement>() {
-        let hist = run.and_then(|r| {
-            r.pretrained
+    if let Ok(canvas) = by_id(&format!("hist-{n}")).dyn_into::<HtmlCanvasElement>() {
+        let first = ts.first();
+        let hist = first.and_then(|t| {
+            t.pretrained
                 .as_ref()
                 .map(|p| &p.val.histogram)
-                .or(r.epochs.last().map(|e| &e.val.histogram))
+                .or(t.epochs.last().map(|e| &e.val.histogram))
         });
         match hist {
             Some(h) => plot::histogram(
                 &canvas,
                 h,
-                run.and_then(|r| r.baselines())
+                first
+                    .and_then(|t| t.baselines())
                     .map(|b| &b.copy_last.histogram),
-                color(model),
+                color(i),
             ),
-            None => {
-                if let Some(ctx) = canvas
-                    .get_context("2d")
-                    .ok()
-                    .flatten()
-                    .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-                {
-                    ctx.clear_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
-                }
-            }
+            None => plot::clear(&canvas),
         }
     }
 }
 
-fn disable(model: ModelKind, action: &str, off: bool) {
-    let selector = format!("#card-{model} button[data-action=\"{action}\"]");
+fn fraction(t: &Training) -> f64 {
+    match (&t.phase, t.progress, &t.started) {
+        (Phase::Evaluated | Phase::Run(RunState::Finished), _, _) => 1.0,
+        (_, Some(p), Some(s)) => p.step as f64 / s.total_steps.max(1) as f64,
+        _ => 0.0,
+    }
+}
+
+fn disable(n: usize, action: &str, off: bool) {
+    let selector = format!("#card-{n} button[data-action=\"{action}\"]");
     if let Ok(Some(b)) = dom::document().query_selector(&selector) {
         if let Ok(b) = b.dyn_into::<HtmlButtonElement>() {
             b.set_disabled(off);
@@ -231,24 +274,26 @@ fn disable(model: ModelKind, action: &str, off: bool) {
     }
 }
 
-fn card_numbers(r: &RunView) -> String {
-    if let Some(p) = &r.pretrained {
-        let trained = p
-            .log
-            .as_ref()
-            .and_then(|l| l.best())
-            .map_or(String::new(), |b| {
+fn card_numbers(i: usize, t: &Training) -> String {
+    if let Some(p) = &t.pretrained {
+        let stored = match &t.source {
+            crate::card::Source::Log(log) => log.best().map_or(String::new(), |b| {
                 format!(
                     " (stated at training: {:.4}, epoch {})",
                     b.val.mean, b.epoch
                 )
-            });
+            }),
+            crate::card::Source::Live => String::new(),
+        };
         return format!(
-            "val cosine <b class=\"val\" data-model=\"{}\">{:.4}</b>{trained} on {} windows · prediction similarity {:.3}",
-            r.model, p.val.mean, p.val_windows, p.prediction_similarity
+            "val cosine <b class=\"val\" data-run=\"{}\">{:.4}</b>{stored} on {} windows · prediction similarity {:.3}",
+            i + 1,
+            p.val.mean,
+            p.val_windows,
+            p.prediction_similarity
         );
     }
-    match (r.epochs.last(), &r.started) {
+    match (t.epochs.last(), &t.started) {
         (Some(e), _) => format!(
             "epoch {}: val cosine <b class=\"val\">{:.4}</b> · train {:.4} · prediction similarity {:.3}",
             e.epoch, e.val.mean, e.train_cosine, e.prediction_similarity
@@ -261,52 +306,68 @@ fn card_numbers(r: &RunView) -> String {
     }
 }
 
-fn render_curves(app: &App) {
+fn render_curves(app: &App, labels: &[String]) {
     let Ok(canvas) = by_id("curves").dyn_into::<HtmlCanvasElement>() else {
         return;
     };
-    let runs: Vec<&RunView> = app.runs.iter().map(|(_, r)| r).collect();
     let mut series = Vec::new();
+    let mut bands = Vec::new();
     let mut legend = String::new();
-    for r in &runs {
-        if r.epochs.is_empty() {
+    for (i, card) in app.cards.iter().enumerate() {
+        let ts = trainings(card);
+        let (val, train) = curves(&ts);
+        if val.is_empty() {
             continue;
         }
-        let c = color(r.model);
-        let tag = if r.pretrained.is_some() {
+        let c = color(i);
+        let tag = if ts.iter().any(|t| t.pretrained.is_some()) {
             " (pretrained)"
         } else {
             ""
         };
+        let points = |s: &[crate::spread::Spread]| -> Vec<(f64, f64)> {
+            s.iter()
+                .enumerate()
+                .map(|(e, x)| ((e + 1) as f64, x.mean))
+                .collect()
+        };
+        if val.iter().any(|s| s.n > 1) {
+            bands.push(Band {
+                color: c,
+                points: val
+                    .iter()
+                    .enumerate()
+                    .map(|(e, x)| ((e + 1) as f64, x.min, x.max))
+                    .collect(),
+            });
+        }
         series.push(Series {
             color: c,
             dashed: false,
-            points: r
-                .epochs
-                .iter()
-                .map(|e| (e.epoch as f64, e.val.mean as f64))
-                .collect(),
+            points: points(&val),
         });
         series.push(Series {
             color: c,
             dashed: true,
-            points: r
-                .epochs
-                .iter()
-                .map(|e| (e.epoch as f64, e.train_cosine as f64))
-                .collect(),
+            points: points(&train),
         });
+        let label = escape(&labels[i]);
+        let seeds = if ts.len() > 1 {
+            format!(" (mean of {} seeds, band = their range)", ts.len())
+        } else {
+            String::new()
+        };
         legend.push_str(&format!(
-            "<span style=\"color:{c}\">━ {0}{tag} validation</span> <span style=\"color:{c}\">┅ {0} training</span><br>",
-            r.model.display_name()
+            "<span style=\"color:{c}\">━ {label}{tag} validation{seeds}</span> <span style=\"color:{c}\">┅ {label} training</span><br>"
         ));
     }
-    // Baselines of the first training run (all training runs share their data).
-    let baselines = runs
+    // Baselines of the first run with data (runs share their data; a run with another context
+    // length has its own windows, and its margin in the table uses its own copy-last).
+    let baselines = app
+        .cards
         .iter()
-        .find(|r| r.started.is_some())
-        .or(runs.first())
-        .and_then(|r| r.baselines());
+        .flat_map(|c| &c.slots)
+        .find_map(|s| s.training.baselines());
     let levels: Vec<Level> = baselines
         .map(|b| {
             vec![
@@ -325,78 +386,86 @@ fn render_curves(app: &App) {
             ]
         })
         .unwrap_or_default();
-    let epochs = runs
+    let epochs = app
+        .cards
         .iter()
-        .map(|r| r.config.epochs.max(r.epochs.len()))
+        .flat_map(|c| &c.slots)
+        .map(|s| s.training.config.epochs.max(s.training.epochs.len()))
+        .chain(app.state.runs.iter().map(|r| r.config.epochs))
         .max()
-        .unwrap_or(app.state.configs[0].epochs);
-    plot::curves(&canvas, epochs, &series, &levels);
+        .unwrap_or(app.state.base.epochs);
+    plot::curves(&canvas, epochs, &series, &bands, &levels);
     by_id("legend").set_inner_html(&legend);
 }
 
-fn render_table(app: &App) {
-    let mut rows: Vec<&RunView> = app
-        .runs
-        .iter()
-        .map(|(_, r)| r)
-        .filter(|r| r.best_val().is_some())
-        .collect();
-    rows.sort_by(|a, b| {
-        b.best_val()
-            .partial_cmp(&a.best_val())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    let html: String = rows
+fn render_table(app: &App, labels: &[String]) {
+    let entries: Vec<_> = app
+        .cards
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let params = r
-                .started
-                .as_ref()
-                .map(|s| s.params)
-                .or(r.pretrained.as_ref().map(|p| p.params))
-                .unwrap_or(0);
-            let copy_last = r.baselines().map(|b| b.copy_last.mean).unwrap_or(f32::NAN);
-            let best = r.best_val().unwrap_or(f32::NAN);
-            let similarity = r
-                .pretrained
-                .as_ref()
-                .map(|p| p.prediction_similarity)
-                .or(r.best_epoch.and_then(|b| r.epochs.get(b - 1)).map(|e| e.prediction_similarity));
+        .map(|(i, card)| {
+            let mut label = labels[i].clone();
+            if card.slots.iter().any(|s| s.training.pretrained.is_some()) {
+                label.push_str(" (pretrained)");
+            }
+            entry(&label, &trainings(card))
+        })
+        .collect();
+    let rows = rank(&entries);
+    let dash = || "–".to_string();
+    let html: String = rows
+        .iter()
+        .filter(|r| r.best.is_some())
+        .enumerate()
+        .map(|(k, r)| {
+            let noise = if r.within_noise_of.is_empty() {
+                String::new()
+            } else {
+                let others: Vec<String> = r
+                    .within_noise_of
+                    .iter()
+                    .map(|&j| escape(&labels[j]))
+                    .collect();
+                format!("within seed noise of {}", others.join(", "))
+            };
             format!(
-                "<tr data-model=\"{m}\"><td>{rank}</td><td>{name}{tag}</td><td>{params}</td><td class=\"best\">{best:.4}</td><td>{delta:+.4}</td><td>{epoch}</td><td>{secs}</td><td>{sps}</td><td>{sim}</td></tr>",
-                m = r.model,
-                rank = i + 1,
-                name = r.model.display_name(),
-                tag = if r.pretrained.is_some() { " (pretrained)" } else { "" },
-                params = group_digits(params),
-                delta = best - copy_last,
-                epoch = r.best_epoch.map_or("–".into(), |e| e.to_string()),
-                secs = seconds_per_epoch(r).map_or("–".into(), |s| format!("{s:.1}")),
-                sps = if r.pretrained.is_some() { "–".into() } else { samples_per_second(r).map_or("–".into(), |s| format!("{s:.0}")) },
-                sim = similarity.map_or("–".into(), |s| format!("{s:.3}")),
+                "<tr data-run=\"{n}\"><td>{rank}</td><td style=\"color:{c}\">{label}</td><td>{params}</td><td class=\"best\">{best}</td><td>{margin}</td><td>{epoch}</td><td>{secs}</td><td>{sps}</td><td>{sim}</td><td class=\"noise\">{noise}</td></tr>",
+                n = r.entry + 1,
+                rank = k + 1,
+                c = color(r.entry),
+                label = escape(&r.label),
+                params = group_digits(r.params),
+                best = r.best.as_ref().map_or_else(dash, format_best),
+                margin = r.margin.map_or_else(dash, |m| format!("{m:+.4}")),
+                epoch = r.best_epoch.clone().unwrap_or_else(dash),
+                secs = r.seconds_per_epoch.map_or_else(dash, |s| format!("{s:.1}")),
+                sps = r.samples_per_second.map_or_else(dash, |s| format!("{s:.0}")),
+                sim = r.prediction_similarity.map_or_else(dash, |s| format!("{s:.3}")),
             )
         })
         .collect();
     by_id("ranking-body").set_inner_html(&html);
 }
 
-/// A window's context rows and each model's prediction for it.
-type Predictions<'a> = (Vec<usize>, Vec<(ModelKind, &'a crate::session::Example)>);
+/// A window's context rows and each run's prediction for it.
+type Predictions<'a> = (Vec<usize>, Vec<(usize, &'a crate::session::Example)>);
 
-fn render_examples(app: &App) {
+fn render_examples(app: &App, labels: &[String]) {
     let Data::Ready(files) = &app.data else {
         return;
     };
     let text = |i: usize| files.texts.get(i).map_or("?", |s| s.as_str());
-    // Group every model's prediction by the window it is for.
+    // Group every run's prediction (its first seed's) by the window it is for.
     let mut by_target: BTreeMap<usize, Predictions> = BTreeMap::new();
-    for (_, r) in &app.runs {
-        for e in &r.examples {
+    for (i, card) in app.cards.iter().enumerate() {
+        let Some(slot) = card.slots.first() else {
+            continue;
+        };
+        for e in &slot.training.examples {
             let entry = by_target
                 .entry(e.target)
                 .or_insert_with(|| (e.context.clone(), Vec::new()));
-            entry.1.push((r.model, e));
+            entry.1.push((i, e));
         }
     }
     let html: String = by_target
@@ -408,7 +477,7 @@ fn render_examples(app: &App) {
                 .collect();
             let preds: String = preds
                 .iter()
-                .map(|(m, e)| {
+                .map(|(i, e)| {
                     let near: String = e
                         .nearest
                         .iter()
@@ -423,8 +492,8 @@ fn render_examples(app: &App) {
                         .collect();
                     format!(
                         "<div class=\"pred\" style=\"--color:{}\"><b>{}</b> prediction: cosine {:.3} with the true next sentence; nearest sentences:<ol>{near}</ol></div>",
-                        color(*m),
-                        m.display_name(),
+                        color(*i),
+                        escape(&labels[*i]),
                         e.cosine
                     )
                 })

@@ -1,0 +1,414 @@
+//! What the page knows of each training (one run, one seed), built from its worker's events,
+//! and of each run's card (its seeds together): plain Rust, so the page's bookkeeping is
+//! tested natively and the browser layer only moves messages and draws.
+
+use crate::metrics::{Baselines, CosineSummary, EpochMetrics, RunLog};
+use crate::ranking::{Entry, Outcome};
+use crate::run::RunConfig;
+use crate::session::{Event, Example, RunState};
+use crate::spread::{band, Spread};
+
+/// Where a training is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    /// Waiting for a free worker (at most one a core train at once).
+    Queued,
+    /// Worker starting, or the dataset or weights still loading.
+    Loading(String),
+    Run(RunState),
+    /// Pretrained weights evaluated.
+    Evaluated,
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Started {
+    pub params: usize,
+    pub train_windows: usize,
+    pub val_windows: usize,
+    pub steps_per_epoch: usize,
+    pub total_steps: u64,
+    pub baselines: Baselines,
+}
+
+/// The latest progress report.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    pub step: u64,
+    pub epoch: usize,
+    pub step_in_epoch: usize,
+    pub steps_per_epoch: usize,
+    pub loss: f32,
+    pub samples_per_second: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pretrained {
+    pub params: usize,
+    pub val_windows: usize,
+    pub val: CosineSummary,
+    pub prediction_similarity: f32,
+    pub baselines: Baselines,
+}
+
+/// Where a training's curves come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Trained in this tab.
+    Live,
+    /// A run log stored with shipped weights, or opened from a file (`lvm train`'s run.json).
+    Log(Box<RunLog>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Training {
+    pub config: RunConfig,
+    pub phase: Phase,
+    pub source: Source,
+    pub started: Option<Started>,
+    pub progress: Option<Progress>,
+    pub epochs: Vec<EpochMetrics>,
+    pub best_epoch: Option<usize>,
+    pub examples: Vec<Example>,
+    pub pretrained: Option<Pretrained>,
+}
+
+impl Training {
+    pub fn queued(config: RunConfig) -> Self {
+        Self {
+            config,
+            phase: Phase::Queued,
+            source: Source::Live,
+            started: None,
+            progress: None,
+            epochs: Vec::new(),
+            best_epoch: None,
+            examples: Vec::new(),
+            pretrained: None,
+        }
+    }
+
+    /// A finished run shown from its log, as if it had trained here.
+    pub fn from_log(log: RunLog) -> Self {
+        let mut t = Self::queued(log.config.clone());
+        t.show_log(log);
+        t.phase = Phase::Run(RunState::Finished);
+        t
+    }
+
+    /// Shows a log's curves at once (shipped weights' log, before they are re-evaluated).
+    pub fn show_log(&mut self, log: RunLog) {
+        self.epochs = log.epochs.clone();
+        self.best_epoch = log.best_epoch;
+        self.started = Some(Started {
+            params: log.params,
+            train_windows: log.train_windows,
+            val_windows: log.val_windows,
+            steps_per_epoch: 0,
+            total_steps: log.step_losses.len() as u64,
+            baselines: log.baselines.clone(),
+        });
+        self.source = Source::Log(Box::new(log));
+    }
+
+    pub fn is_over(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Run(RunState::Finished | RunState::Stopped | RunState::Failed)
+                | Phase::Failed(_)
+                | Phase::Evaluated
+        )
+    }
+
+    /// Holding a worker: started and not yet over.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.phase, Phase::Queued) && !self.is_over()
+    }
+
+    /// A crash of the worker; the first, more specific message is kept.
+    pub fn crashed(&mut self, message: String) {
+        if !matches!(self.phase, Phase::Failed(_)) {
+            self.phase = Phase::Failed(message);
+        }
+    }
+
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Started {
+                params,
+                train_windows,
+                val_windows,
+                steps_per_epoch,
+                total_steps,
+                baselines,
+                ..
+            } => {
+                self.started = Some(Started {
+                    params,
+                    train_windows,
+                    val_windows,
+                    steps_per_epoch,
+                    total_steps,
+                    baselines,
+                });
+                self.phase = Phase::Run(RunState::Paused);
+            }
+            Event::Progress {
+                step,
+                epoch,
+                step_in_epoch,
+                steps_per_epoch,
+                loss,
+                samples_per_second,
+            } => {
+                self.progress = Some(Progress {
+                    step,
+                    epoch,
+                    step_in_epoch,
+                    steps_per_epoch,
+                    loss,
+                    samples_per_second,
+                })
+            }
+            Event::Epoch {
+                metrics,
+                best_epoch,
+            } => {
+                self.epochs.push(metrics);
+                self.best_epoch = best_epoch;
+            }
+            Event::Examples { examples } => self.examples = examples,
+            Event::State { state } => {
+                if !matches!(self.phase, Phase::Failed(_)) {
+                    self.phase = Phase::Run(state);
+                }
+            }
+            // The first failure is the cause; later ones are consequences.
+            Event::Failed { message } => self.crashed(message),
+            Event::Pretrained {
+                params,
+                val_windows,
+                val,
+                prediction_similarity,
+                baselines,
+                log,
+                ..
+            } => {
+                if let Some(log) = log {
+                    if !matches!(self.source, Source::Log(_)) {
+                        self.show_log(*log);
+                    }
+                }
+                self.pretrained = Some(Pretrained {
+                    params,
+                    val_windows,
+                    val,
+                    prediction_similarity,
+                    baselines,
+                });
+                self.phase = Phase::Evaluated;
+            }
+        }
+    }
+
+    pub fn params(&self) -> Option<usize> {
+        self.started
+            .as_ref()
+            .map(|s| s.params)
+            .or(self.pretrained.as_ref().map(|p| p.params))
+    }
+
+    pub fn baselines(&self) -> Option<&Baselines> {
+        self.pretrained
+            .as_ref()
+            .map(|p| &p.baselines)
+            .or(self.started.as_ref().map(|s| &s.baselines))
+    }
+
+    /// What the ranking counts: the evaluated figure for loaded weights, else the best epoch.
+    pub fn outcome(&self) -> Option<Outcome> {
+        let mut o = Outcome::of_epochs(&self.epochs, self.best_epoch);
+        if let Source::Log(log) = &self.source {
+            o = Outcome::of_log(log);
+            if let Some(o) = &mut o {
+                // Seconds measured elsewhere, not in this tab.
+                o.samples_per_second = None;
+            }
+        }
+        if let Some(p) = &self.pretrained {
+            let best_epoch = o.as_ref().map_or(0, |o| o.best_epoch);
+            return Some(Outcome {
+                best_val: p.val.mean,
+                best_epoch,
+                prediction_similarity: p.prediction_similarity,
+                seconds_per_epoch: None,
+                samples_per_second: None,
+                retrieval: None,
+            });
+        }
+        o
+    }
+}
+
+/// A run's row in the ranking from its seeds' trainings.
+pub fn entry(label: &str, trainings: &[&Training]) -> Entry {
+    Entry {
+        label: label.to_string(),
+        params: trainings.iter().find_map(|t| t.params()).unwrap_or(0),
+        copy_last: trainings
+            .iter()
+            .find_map(|t| t.baselines())
+            .map_or(f32::NAN, |b| b.copy_last.mean),
+        outcomes: trainings.iter().filter_map(|t| t.outcome()).collect(),
+    }
+}
+
+/// A run's validation and training curves over its seeds: per epoch the mean and the range,
+/// for the epochs every seed has reached.
+pub fn curves(trainings: &[&Training]) -> (Vec<Spread>, Vec<Spread>) {
+    let of = |f: fn(&EpochMetrics) -> f64| {
+        let per_seed: Vec<Vec<f64>> = trainings
+            .iter()
+            .filter(|t| !t.epochs.is_empty())
+            .map(|t| t.epochs.iter().map(f).collect())
+            .collect();
+        band(&per_seed)
+    };
+    (of(|e| e.val.mean as f64), of(|e| e.train_cosine as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Histogram;
+
+    fn summary(mean: f32) -> CosineSummary {
+        CosineSummary {
+            mean,
+            histogram: Histogram::of(&[mean]),
+        }
+    }
+
+    fn baselines() -> Baselines {
+        Baselines {
+            copy_last: summary(0.45),
+            mean_context: summary(0.41),
+            train_mean: summary(0.22),
+        }
+    }
+
+    fn epoch(epoch: usize, val: f32) -> EpochMetrics {
+        EpochMetrics {
+            epoch,
+            train_loss: 0.5,
+            train_cosine: val + 0.1,
+            val: summary(val),
+            prediction_similarity: 0.3,
+            seconds: 2.0,
+            samples_per_second: 50.0,
+        }
+    }
+
+    fn trained(vals: &[f32]) -> Training {
+        let mut t = Training::queued(RunConfig::default());
+        t.apply(Event::Started {
+            config: String::new(),
+            params: 99,
+            train_windows: 90,
+            val_windows: 10,
+            steps_per_epoch: 3,
+            total_steps: 3 * vals.len() as u64,
+            baselines: baselines(),
+        });
+        let mut best: Option<(usize, f32)> = None;
+        for (i, &v) in vals.iter().enumerate() {
+            if best.is_none_or(|(_, b)| v > b) {
+                best = Some((i + 1, v));
+            }
+            t.apply(Event::Epoch {
+                metrics: epoch(i + 1, v),
+                best_epoch: best.map(|b| b.0),
+            });
+        }
+        t.apply(Event::State {
+            state: RunState::Finished,
+        });
+        t
+    }
+
+    #[test]
+    fn events_build_a_training() {
+        let mut t = Training::queued(RunConfig::default());
+        assert!(!t.is_active() && !t.is_over() && t.outcome().is_none());
+        t.phase = Phase::Loading("starting".into());
+        assert!(t.is_active());
+        let t = trained(&[0.40, 0.47, 0.44]);
+        assert!(t.is_over());
+        let o = t.outcome().unwrap();
+        assert_eq!((o.best_val, o.best_epoch), (0.47, 2));
+        assert_eq!(t.params(), Some(99));
+    }
+
+    #[test]
+    fn the_first_failure_is_the_cause() {
+        let mut t = trained(&[0.4]);
+        t.apply(Event::Failed {
+            message: "step 3: the loss is not finite".into(),
+        });
+        t.crashed("the worker crashed".into());
+        t.apply(Event::State {
+            state: RunState::Running,
+        });
+        assert_eq!(
+            t.phase,
+            Phase::Failed("step 3: the loss is not finite".into())
+        );
+    }
+
+    #[test]
+    fn a_log_shows_at_once_and_pretrained_figures_replace_its_best() {
+        let log = RunLog {
+            config: RunConfig::default(),
+            params: 7,
+            train_windows: 90,
+            val_windows: 10,
+            baselines: baselines(),
+            epochs: vec![epoch(1, 0.41), epoch(2, 0.43)],
+            best_epoch: Some(2),
+            step_losses: vec![0.5; 6],
+            retrieval: None,
+        };
+        let mut t = Training::queued(RunConfig::default());
+        t.show_log(log.clone());
+        assert_eq!(t.epochs.len(), 2);
+        assert_eq!(t.outcome().unwrap().best_val, 0.43);
+        t.apply(Event::Pretrained {
+            config: String::new(),
+            params: 7,
+            val_windows: 10,
+            val: summary(0.4301),
+            prediction_similarity: 0.2,
+            baselines: baselines(),
+            log: Some(Box::new(log.clone())),
+        });
+        assert_eq!(t.phase, Phase::Evaluated);
+        let o = t.outcome().unwrap();
+        assert_eq!((o.best_val, o.best_epoch), (0.4301, 2));
+        let opened = Training::from_log(log);
+        assert!(opened.is_over());
+        assert_eq!(opened.outcome().unwrap().best_val, 0.43);
+    }
+
+    #[test]
+    fn seeds_make_one_entry_and_one_band() {
+        let (a, b) = (trained(&[0.40, 0.46]), trained(&[0.42, 0.44, 0.45]));
+        let e = entry("MLP · 2 seeds", &[&a, &b]);
+        assert_eq!(e.outcomes.len(), 2);
+        assert_eq!((e.params, e.copy_last), (99, 0.45));
+        let (val, train) = curves(&[&a, &b]);
+        assert_eq!(val.len(), 2);
+        assert!((val[0].mean - 0.41).abs() < 1e-6);
+        assert!((val[1].min - 0.44).abs() < 1e-6 && (val[1].max - 0.46).abs() < 1e-6);
+        assert!((train[1].mean - 0.55).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,147 @@
+//! Lessons: curated experiments with a story a teacher can read out. Each is a page link
+//! (its runs, on a sample so a class can retrain them live) and, per run, the full-data run
+//! log shipped in `datasets/` whose curves show at once, without training.
+
+use crate::playground::PageState;
+
+pub struct Lesson {
+    /// The `lesson=` value.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// Three sentences to read out.
+    pub story: [&'static str; 3],
+    /// The experiment, as a page query (without `lesson=` and `hide=`).
+    pub query: &'static str,
+    /// Per run, in order: the shipped full-data run log (a path under the site root), if any.
+    pub logs: &'static [Option<&'static str>],
+}
+
+pub const LESSONS: &[Lesson] = &[
+    Lesson {
+        id: "baselines",
+        title: "What the baselines mean",
+        story: [
+            "Each model reads five sentence embeddings and guesses the sixth; the score is the cosine between guess and truth.",
+            "The grey lines learn nothing: copy the last sentence, average the five, or always say the same average sentence.",
+            "None of the study's three models rises above copying the last sentence, and the Transformer sits exactly on the constant guess.",
+        ],
+        query: "dataset=wiki-29k&runs=mlp,lstm,transformer",
+        logs: &[
+            Some("datasets/wiki-29k/pretrained/mlp.json"),
+            Some("datasets/wiki-29k/pretrained/lstm.json"),
+            Some("datasets/wiki-29k/pretrained/transformer.json"),
+        ],
+    },
+    Lesson {
+        id: "collapse",
+        title: "The Transformer that never trained",
+        story: [
+            "At the study's learning rate the Transformer's validation curve is flat at the train-mean line: it outputs one vector whatever it reads.",
+            "Its prediction similarity is 1.000, the sign of a collapsed model; the study counted it as a loser, not as a failure to train.",
+            "Add a skip connection from the last sentence and the same Transformer, at the same learning rate, starts at copy-last and learns from there.",
+        ],
+        query: "dataset=wiki-29k&runs=transformer,transformer&2.skip=last",
+        logs: &[
+            Some("datasets/wiki-29k/pretrained/transformer.json"),
+            Some("datasets/wiki-29k/runs/transformer-skip-last.json"),
+        ],
+    },
+    Lesson {
+        id: "overfit",
+        title: "The MLP overfits",
+        story: [
+            "The dashed line is the MLP's cosine on the sentences it trains on, the solid line on sentences it never saw.",
+            "Training cosine climbs every epoch while validation peaks early and then falls: the model memorises its 26,000 windows.",
+            "The playground keeps the best validation epoch, which is why early stopping matters for a model this size.",
+        ],
+        query: "dataset=wiki-29k&runs=mlp",
+        logs: &[Some("datasets/wiki-29k/pretrained/mlp.json")],
+    },
+    Lesson {
+        id: "infonce",
+        title: "Cosine loss or InfoNCE",
+        story: [
+            "Both Transformers read the same windows; one is trained to point at the next sentence, the other to tell it apart from the rest of its batch.",
+            "The InfoNCE model scores a lower cosine but finds the true next sentence among all 29,000 far more often (see retrieval in its log).",
+            "Which is better depends on the question: a close vector, or the right sentence.",
+        ],
+        query: "dataset=wiki-29k&runs=transformer,transformer-infonce",
+        logs: &[
+            Some("datasets/wiki-29k/pretrained/transformer.json"),
+            Some("datasets/wiki-29k/pretrained/transformer-infonce.json"),
+        ],
+    },
+    Lesson {
+        id: "skip",
+        title: "A model that beats copying the last sentence",
+        story: [
+            "Copy-last is hard to beat because consecutive sentences are close; the study's MLP stays below it.",
+            "Give the MLP a skip connection, prediction = last sentence + a learnt correction starting at zero, and it begins exactly at copy-last.",
+            "After one epoch it is above the line by about 0.04, then overfits; the margin is the first real learning in this playground.",
+        ],
+        query: "dataset=wiki-29k&runs=mlp,mlp&2.skip=last",
+        logs: &[
+            Some("datasets/wiki-29k/pretrained/mlp.json"),
+            Some("datasets/wiki-29k/pretrained/mlp-skip-last.json"),
+        ],
+    },
+];
+
+pub fn find(id: &str) -> Option<&'static Lesson> {
+    LESSONS.iter().find(|l| l.id == id)
+}
+
+impl Lesson {
+    /// The page link a class opens: the runs, only plots and results shown.
+    pub fn link(&self) -> String {
+        format!("lesson={}&{}&hide=controls", self.id, self.query)
+    }
+
+    pub fn state(&self) -> PageState {
+        PageState::from_query(self.query).0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::labels;
+
+    #[test]
+    fn every_lesson_opens_cleanly_with_a_log_slot_per_run() {
+        assert!((4..=6).contains(&LESSONS.len()));
+        for l in LESSONS {
+            let (state, errors) = PageState::from_query(&l.link());
+            assert!(errors.is_empty(), "{}: {errors:?}", l.id);
+            assert!(state.hide_controls);
+            assert_eq!(state.runs.len(), l.logs.len(), "{}", l.id);
+            assert!(l.story.iter().all(|s| s.ends_with('.')), "{}", l.id);
+            assert_eq!(find(l.id).map(|f| f.id), Some(l.id));
+        }
+        let names = labels(&find("collapse").unwrap().state().runs);
+        assert_eq!(
+            names,
+            ["Transformer · skip none", "Transformer · skip last"]
+        );
+    }
+
+    /// Each shipped log is a full-data run of the lesson's run (its config but the sample and
+    /// epochs, which the live retraining shrinks).
+    #[test]
+    fn shipped_logs_are_runs_of_the_lessons_configs() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for l in LESSONS {
+            let state = l.state();
+            for (run, log) in state.runs.iter().zip(l.logs) {
+                let Some(path) = log else { continue };
+                let text = std::fs::read_to_string(root.join(path))
+                    .unwrap_or_else(|e| panic!("{}: {path}: {e}", l.id));
+                let log: crate::metrics::RunLog = serde_json::from_str(&text).unwrap();
+                let mut want = run.config.clone();
+                (want.sample, want.epochs) = (log.config.sample, log.config.epochs);
+                assert_eq!(log.config, want, "{}: {path}", l.id);
+                assert_eq!(log.config.sample, 0, "{}: {path} is a full-data run", l.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+// Experiments on the page: any list of runs side by side, from one link.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch, open, waitForState, exportText } from "./harness.mjs";
+
+let server, browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Pixels of a canvas drawn in the given colour (r, g, b). */
+async function pixelsOf(page, id, [r, g, b]) {
+  return page.evaluate(([id, r, g, b]) => {
+    const c = document.getElementById(id);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b && d[i + 3] > 200) n++;
+    return n;
+  }, [id, r, g, b]);
+}
+const BLUE = [0x1f, 0x77, 0xb4];
+const RED = [0xd6, 0x27, 0x28];
+
+test("add a run, duplicate it, change its lr, train both: two labelled curves", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?runs=lstm&sample=400&epochs=1");
+  // Replace the LSTM by an MLP: add one, remove the first.
+  await page.selectOption("#add-model", "mlp");
+  await page.click("[data-action=add-run]");
+  await page.waitForSelector("#card-2");
+  await page.click("#card-1 [data-action=remove]");
+  await page.waitForFunction(() => !document.getElementById("card-2"));
+  assert.equal(await page.inputValue("#knob-1-model"), "mlp");
+  await page.click("#card-1 [data-action=duplicate]");
+  await page.waitForSelector("#card-2");
+  await page.fill("#knob-2-lr", "0.0001");
+  await page.press("#knob-2-lr", "Enter");
+  await page.waitForFunction(() => /2\.lr=0\.0001/.test(location.search));
+  assert.match(page.url(), /runs=mlp,mlp/);
+  await page.click("#controls [data-action=train]");
+  await waitForState(page, "1", "finished");
+  await waitForState(page, "2", "finished");
+  assert.equal(await page.textContent("#label-1"), "MLP · lr 1e-3");
+  assert.equal(await page.textContent("#label-2"), "MLP · lr 1e-4");
+  const legend = await page.textContent("#legend");
+  assert.match(legend, /MLP · lr 1e-3 validation/);
+  assert.match(legend, /MLP · lr 1e-4 validation/);
+  assert.ok(await pixelsOf(page, "curves", BLUE) > 0, "run 1's curve is drawn");
+  assert.ok(await pixelsOf(page, "curves", RED) > 0, "run 2's curve is drawn");
+  assert.equal(await page.locator("#ranking-body tr").count(), 2);
+  const a = JSON.parse(await exportText(page, "1", "json"));
+  const b = JSON.parse(await exportText(page, "2", "json"));
+  assert.equal(a.config.lr, 0.001);
+  assert.equal(b.config.lr, 0.0001);
+  assert.notDeepEqual(a.step_losses, b.step_losses);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a link with two Transformer runs reopens bit-identical in a fresh context", async () => {
+  const link = server.url + "?sample=300&epochs=1&runs=transformer,transformer"
+    + "&1.hidden=32&1.ff=64&1.heads=4&1.batch=32&2.hidden=32&2.ff=64&2.heads=4&2.batch=32&2.lr=0.0001";
+  const losses = [];
+  for (let k = 0; k < 2; k++) {
+    const { page, context, errors } = await open(browser, link);
+    await page.click("#controls [data-action=train]");
+    await waitForState(page, "1", "finished");
+    await waitForState(page, "2", "finished");
+    const logs = [JSON.parse(await exportText(page, "1", "json")), JSON.parse(await exportText(page, "2", "json"))];
+    assert.equal(await page.textContent("#label-2"), "Transformer · lr 1e-4");
+    losses.push(logs.map((l) => [l.step_losses, l.epochs.map((e) => e.val.mean)]));
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+  assert.deepEqual(losses[1], losses[0], "same link, same numbers");
+  assert.notDeepEqual(losses[0][0], losses[0][1], "the two runs differ");
+});
+
+test("eight runs queue for the pool's workers and all finish", async () => {
+  const runs = Array(8).fill("mlp").join(",");
+  const keys = Array.from({ length: 8 }, (_, i) => `${i + 1}.hidden=16&${i + 1}.seed=${i + 1}`).join("&");
+  const { page, context, errors } = await open(browser, server.url + `?sample=300&epochs=1&runs=${runs}&${keys}`);
+  const pool = await page.evaluate(() => Math.max(1, navigator.hardwareConcurrency - 1));
+  await page.click("#controls [data-action=train]");
+  // At no time do more trainings hold a worker than the pool has.
+  let most = 0, queuedSeen = false;
+  for (;;) {
+    const states = await page.evaluate(() =>
+      Array.from({ length: 8 }, (_, i) => document.getElementById(`status-${i + 1}`).textContent));
+    const busy = states.filter((s) => !/^(queued|finished|not started)/.test(s)).length;
+    most = Math.max(most, busy);
+    queuedSeen ||= states.some((s) => s.startsWith("queued"));
+    if (states.every((s) => s.startsWith("finished"))) break;
+    assert.ok(!states.some((s) => s.startsWith("failed")), states.join("\n"));
+    await page.waitForTimeout(50);
+  }
+  assert.ok(most <= pool, `${most} trainings at once with a pool of ${pool}`);
+  if (pool < 8) assert.ok(queuedSeen, "runs beyond the pool waited their turn");
+  assert.equal(await page.locator("#ranking-body tr").count(), 8);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("seeds of one run: a band in the plot, mean ± spread in the table", async () => {
+  const { page, context, errors } = await open(browser,
+    server.url + "?sample=300&epochs=2&runs=mlp,mlp&1.hidden=16&1.repeats=3&2.hidden=16&2.lr=0.01");
+  await page.click("#controls [data-action=train]");
+  await page.waitForFunction(() => {
+    const s = document.getElementById("status-1").textContent;
+    return (s.match(/finished/g) ?? []).length === 3 && document.getElementById("status-2").textContent.startsWith("finished");
+  }, null, { timeout: 300_000 });
+  assert.equal(await page.textContent("#label-1"), "MLP · lr 1e-3 · 3 seeds");
+  const row = await page.textContent("#ranking-body tr[data-run='1'] .best");
+  assert.match(row, /^0\.\d{4} ± 0\.\d{4}$/);
+  assert.match(await page.textContent("#legend"), /mean of 3 seeds/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("at phone width the page does not scroll sideways", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(server.url + "?runs=mlp,lstm,transformer");
+  await page.waitForSelector("#controls [data-action=train]:not([disabled])", { state: "attached" });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `laid out ${width} px wide`);
+  await context.close();
+});
