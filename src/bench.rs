@@ -8,10 +8,10 @@ use crate::models::Mode;
 use crate::run::RunConfig;
 use crate::train::{Clock, StepPhases, TrainError, Trainer};
 use candle_core::{Device, Tensor};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What [`measure`] found: means over the timed steps.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Speed {
     pub batch: usize,
     pub train_ms_per_step: f64,
@@ -127,10 +127,12 @@ pub struct Product {
 }
 
 /// What [`matmul_rate`] found for one product.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProductRate {
-    #[serde(flatten)]
-    pub product: Product,
+    pub what: String,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
     pub ms: f64,
     pub gflops: f64,
 }
@@ -159,7 +161,10 @@ pub fn matmul_rate(
     let seconds = (clock() - t).max(1e-12);
     let flops = 2.0 * (m * k * n) as f64 * reps as f64;
     Ok(ProductRate {
-        product,
+        what: product.what.to_string(),
+        m,
+        k,
+        n,
         ms: 1000.0 * seconds / reps.max(1) as f64,
         gflops: flops / seconds / 1e9,
     })

@@ -184,7 +184,7 @@ impl Training {
                 }
             }
             // The first failure is the cause; later ones are consequences.
-            Event::Failed { message } => self.crashed(message),
+            Event::Failed { message, .. } => self.crashed(message),
             Event::Pretrained {
                 params,
                 val_windows,
@@ -353,6 +353,7 @@ mod tests {
     fn the_first_failure_is_the_cause() {
         let mut t = trained(&[0.4]);
         t.apply(Event::Failed {
+            cause: crate::protocol::Cause::NonFinite,
             message: "step 3: the loss is not finite".into(),
         });
         t.crashed("the worker crashed".into());

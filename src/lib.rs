@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod models;
 pub mod npy;
 pub mod playground;
+pub mod protocol;
 pub mod ranking;
 pub mod rng;
 pub mod run;

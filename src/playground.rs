@@ -145,6 +145,81 @@ impl PageState {
         Ok(self.runs.len() - 1)
     }
 
+    /// Runs for run logs opened on the page (`lvm train`'s run.json, from here or a cluster):
+    /// logs whose configs differ only in consecutive seeds become one run repeated over them.
+    /// The logs must share their data; the page takes it (every run then trains on it).
+    /// Returns, per log, the run it belongs to; nothing changes if any log cannot be shown.
+    pub fn add_logged(&mut self, configs: &[RunConfig]) -> Result<Vec<usize>, ConfigError> {
+        let mut page = self.clone();
+        if let Some(first) = configs.first() {
+            for key in DATA_KEYS {
+                let value = first.get(key).unwrap_or_default();
+                page.set_shared(key, &value)?;
+            }
+        }
+        let placed = page.place_logged(configs)?;
+        *self = page;
+        Ok(placed)
+    }
+
+    fn place_logged(&mut self, configs: &[RunConfig]) -> Result<Vec<usize>, ConfigError> {
+        let mut runs = self.runs.clone();
+        let opened = runs.len();
+        let mut placed = vec![0; configs.len()];
+        // By seed, so that seeds 42, 43, 44 of one config join up whatever the files' order.
+        let mut order: Vec<usize> = (0..configs.len()).collect();
+        order.sort_by_key(|&n| configs[n].seed);
+        let unseeded = |c: &RunConfig| RunConfig {
+            seed: 0,
+            ..c.clone()
+        };
+        for n in order {
+            let c = &configs[n];
+            c.validate()?;
+            if let Some(key) = DATA_KEYS.iter().find(|k| c.get(k) != self.base.get(k)) {
+                return Err(ConfigError::new(
+                    key,
+                    format!(
+                        "log {} is a run on other data than log 1 ({key} {} against {}): one \
+                         page shows runs on one dataset, sample and split",
+                        n + 1,
+                        c.get(key).unwrap_or_default(),
+                        self.base.get(key).unwrap_or_default()
+                    ),
+                ));
+            }
+            // A run repeated over seeds s, s+1, …: the next seed joins it, so the page's link
+            // trains exactly the logged runs.
+            let joins = (opened..runs.len()).find(|&i| {
+                let r = &runs[i];
+                unseeded(&r.config) == unseeded(c)
+                    && r.repeats < MAX_REPEATS
+                    && r.config.seed.checked_add(r.repeats as u64) == Some(c.seed)
+            });
+            placed[n] = match joins {
+                Some(i) => {
+                    runs[i].repeats += 1;
+                    i
+                }
+                None => {
+                    if runs.len() >= MAX_RUNS {
+                        return Err(ConfigError::new(
+                            "runs",
+                            format!("at most {MAX_RUNS} runs on one page"),
+                        ));
+                    }
+                    runs.push(RunSpec {
+                        config: c.clone(),
+                        repeats: 1,
+                    });
+                    runs.len() - 1
+                }
+            };
+        }
+        self.runs = runs;
+        Ok(placed)
+    }
+
     /// A copy of run `i`, placed right after it.
     pub fn duplicate(&mut self, i: usize) -> Result<usize, ConfigError> {
         self.check_room()?;
@@ -650,6 +725,49 @@ mod tests {
         let mut one = open("runs=mlp");
         assert!(one.remove(0).is_err());
         assert!(one.remove(5).is_err());
+    }
+
+    #[test]
+    fn opened_logs_become_runs_with_their_seeds() {
+        let mut s = open("sample=0&runs=mlp");
+        let mut c = s.template(ModelKind::Transformer);
+        c.epochs = 30;
+        let seeds: Vec<RunConfig> = (0..3)
+            .map(|k| RunConfig {
+                seed: 42 + k,
+                ..c.clone()
+            })
+            .collect();
+        let mut other = c.clone();
+        other.lr = 1e-4;
+        let logs = [seeds[2].clone(), other, seeds[0].clone(), seeds[1].clone()];
+        // Taken by seed: the lr-1e-4 run (seed 42) comes first, then seeds 42, 43, 44.
+        assert_eq!(s.add_logged(&logs).unwrap(), [2, 1, 2, 2]);
+        assert_eq!(s.runs.len(), 3);
+        assert_eq!((s.runs[2].repeats, s.runs[2].config.seed), (3, 42));
+        // Seeds 42, 43, 44: the repeated run's own seeds, so its link trains the same runs.
+        assert_eq!(
+            s.runs[2].seeds().iter().map(|c| c.seed).collect::<Vec<_>>(),
+            [42, 43, 44]
+        );
+        let before = s.clone();
+        let mut brown = c.clone();
+        brown.dataset = "brown-29k".into();
+        let e = s.add_logged(&[c.clone(), brown.clone()]).unwrap_err();
+        assert!(e.message.contains("other data"), "{e}");
+        assert_eq!(s, before, "nothing changes");
+        // Logs of other data than the page's: the page takes their data.
+        let mut sampled = open("sample=4000&runs=mlp");
+        assert_eq!(sampled.add_logged(&[brown]).unwrap(), [1]);
+        assert_eq!(
+            (sampled.base.sample, sampled.base.dataset.as_str()),
+            (0, "brown-29k")
+        );
+        assert!(sampled.runs.iter().all(|r| r.config.sample == 0));
+        // Seeds that do not follow on are runs of their own.
+        let mut far = c.clone();
+        far.seed = 50;
+        assert_eq!(s.add_logged(&[far]).unwrap(), [3]);
     }
 
     /// Links as the page wrote them before experiments (every knob of each ticked model).

@@ -9,6 +9,7 @@ use crate::data::{Split, Windows};
 use crate::dataset::{nearest, Neighbour};
 use crate::metrics::{Baselines, CosineSummary, EpochMetrics, RunLog};
 use crate::models::Model;
+use crate::protocol::Cause;
 use crate::train::{evaluate, predict, Clock, TrainError, Trainer};
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
@@ -130,8 +131,26 @@ pub enum Event {
         state: RunState,
     },
     Failed {
+        cause: Cause,
         message: String,
     },
+}
+
+impl Event {
+    /// A training error as the page sees it: why, in a type, and in words.
+    pub fn failed(e: &TrainError) -> Self {
+        let cause = match e {
+            TrainError::Config(_) => Cause::Config,
+            TrainError::Data(_) => Cause::CorruptData,
+            TrainError::NonFinite { .. } => Cause::NonFinite,
+            TrainError::Finished(_) => Cause::Protocol,
+            TrainError::Candle(_) => Cause::Worker,
+        };
+        Event::Failed {
+            cause,
+            message: e.to_string(),
+        }
+    }
 }
 
 /// One validation window and a model's prediction for it, as row indices of the dataset.
@@ -357,9 +376,7 @@ impl Session {
                             &Device::Cpu,
                         ) {
                             Ok(examples) => events.push(Event::Examples { examples }),
-                            Err(e) => events.push(Event::Failed {
-                                message: e.to_string(),
-                            }),
+                            Err(e) => events.push(Event::failed(&e)),
                         }
                     }
                     if self.trainer.is_finished() {
@@ -372,9 +389,7 @@ impl Session {
                     break;
                 }
                 Err(e) => {
-                    events.push(Event::Failed {
-                        message: e.to_string(),
-                    });
+                    events.push(Event::failed(&e));
                     events.extend(self.set(RunState::Failed));
                     break;
                 }

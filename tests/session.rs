@@ -5,6 +5,7 @@ mod common;
 
 use candle_core::Device;
 use common::{cyclic_windows, small_config, zero_clock};
+use lvm_playground::protocol::Cause;
 use lvm_playground::run::ModelKind;
 use lvm_playground::session::{Command, Event, RunState, Session};
 use lvm_playground::train::Trainer;
@@ -126,7 +127,7 @@ fn a_failing_run_reports_and_stops() {
     s.command(Command::Run);
     let events = s.work(10);
     assert!(
-        matches!(&events[0], Event::Failed { message } if message.contains("step 1: the loss is not finite")),
+        matches!(&events[0], Event::Failed { cause: Cause::NonFinite, message } if message.contains("step 1: the loss is not finite")),
         "{events:?}"
     );
     assert_eq!(s.state(), RunState::Failed);

@@ -59,7 +59,7 @@ pub struct StepReport {
 }
 
 /// Seconds spent in each part of one optimiser step.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepPhases {
     /// Gathering the batch's windows into tensors.
     pub batch: f64,

@@ -1,25 +1,22 @@
 //! The training worker: one run per dedicated Web Worker, so runs train on separate cores and
 //! the page stays responsive.
 //!
-//! Messages in: `{type: "init", config, dataset}` (a run's query string and the URL prefix of
-//! its dataset's files, which the worker fetches itself, from the Cache API the page filled,
-//! so the page never copies the vectors), `{type: "pretrained", checkpoint, dataset}`,
-//! `{type: "export"}`, `{type: "bench", config, dataset, warmup, steps}` (speed of one model,
-//! for `tests/e2e/bench.mjs`), `{type: "products", reps}` (the study's matrix products alone),
-//! and the session's JSON commands as strings (queued while an `init` is still loading).
-//! Messages out: the session's events as JSON strings, `{type: "export", weights, json, csv}`,
-//! and `{"type": "bench", "speed": ...}` and `{"type": "products", "rates": [...]}` as JSON
-//! strings. The worker trains one step at a time
-//! and yields to its event loop between steps, which is what lets a pause or stop land
-//! between any two steps.
+//! It speaks `crate::protocol`: `ToWorker` messages in, `FromWorker` messages out, each a JSON
+//! string, with a checkpoint (in) or exported weights (out) beside it as a transferred buffer
+//! (`[json, bytes]`). `init` names the dataset's URL prefix; the worker fetches the files itself,
+//! from the Cache API the page filled, so the page never copies the vectors. Commands that
+//! arrive while `init` is still loading wait for it. The worker trains one step at a time and
+//! yields to its event loop between steps, which is what lets a pause or stop land between any
+//! two steps.
 
 use super::api::{pretrained_events, Run};
 use super::fetch::fetch_cached;
 use crate::bench::{matmul_rate, measure, STUDY_PRODUCTS};
 use crate::dataset::Dataset;
+use crate::protocol::{BenchReply, BenchRequest, Cause, ExportedLog, FromWorker, Init, ToWorker};
 use crate::run::RunConfig;
 use crate::session::{Command, Event};
-use js_sys::{Object, Reflect, Uint8Array};
+use js_sys::{Array, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -36,14 +33,18 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-fn post(event: &Event) {
-    if let Ok(json) = serde_json::to_string(event) {
-        let _ = scope().post_message(&JsValue::from_str(&json));
-    }
+fn send(message: &FromWorker) {
+    let _ = scope().post_message(&JsValue::from_str(&message.to_json()));
 }
 
-fn fail(message: String) {
-    post(&Event::Failed { message });
+fn post(event: &Event) {
+    send(&FromWorker::Event {
+        event: event.clone(),
+    });
+}
+
+fn fail(cause: Cause, message: String) {
+    post(&Event::Failed { cause, message });
 }
 
 /// Installs the message handler, then says "ready": messages sent before `onmessage` is set
@@ -51,143 +52,156 @@ fn fail(message: String) {
 pub fn start() {
     // A panic aborts the module; tell the page why before that happens.
     std::panic::set_hook(Box::new(|info| {
-        fail(format!("the worker crashed: {info}"));
+        fail(Cause::Worker, format!("the worker crashed: {info}"));
     }));
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| on_message(e.data()));
     scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
-    let _ = scope().post_message(&JsValue::from_str(r#"{"type":"ready"}"#));
+    send(&FromWorker::Ready);
 }
 
-fn bytes(msg: &JsValue, key: &str) -> Result<Vec<u8>, String> {
-    let value = Reflect::get(msg, &JsValue::from_str(key)).map_err(|_| format!("no '{key}'"))?;
-    value
-        .dyn_into::<Uint8Array>()
-        .map(|a| a.to_vec())
-        .map_err(|_| format!("'{key}' is not a Uint8Array"))
-}
-
-fn string(msg: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(msg, &JsValue::from_str(key)).ok()?.as_string()
-}
-
-/// A whole number from the message, or `default` where it is missing or not a number.
-fn count(msg: &JsValue, key: &str, default: usize) -> usize {
-    Reflect::get(msg, &JsValue::from_str(key))
-        .ok()
-        .and_then(|v| v.as_f64())
-        .map_or(default, |v| v as usize)
-}
-
-fn on_message(msg: JsValue) {
-    if let Some(json) = msg.as_string() {
-        match Command::from_json(&json) {
-            Ok(command) => on_command(command),
-            Err(e) => fail(e),
-        }
-        return;
+/// A message: its JSON, and the bytes that came beside it (`[json, bytes]`).
+fn read(data: &JsValue) -> Result<(ToWorker, Option<Vec<u8>>), String> {
+    if let Some(json) = data.as_string() {
+        return ToWorker::from_json(&json).map(|m| (m, None));
     }
-    match string(&msg, "type").as_deref() {
-        Some("init") => {
+    let parts = data
+        .dyn_ref::<Array>()
+        .filter(|a| a.length() == 2)
+        .ok_or("not a message for a worker: expected a JSON string or [json, bytes]")?;
+    let json = parts
+        .get(0)
+        .as_string()
+        .ok_or("not a message: [json, bytes] without json")?;
+    let bytes = parts
+        .get(1)
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| "not a message: [json, bytes] whose bytes are not a Uint8Array")?;
+    ToWorker::from_json(&json).map(|m| (m, Some(bytes.to_vec())))
+}
+
+fn on_message(data: JsValue) {
+    let (message, bytes) = match read(&data) {
+        Ok(m) => m,
+        Err(e) => return fail(Cause::Protocol, e),
+    };
+    match message {
+        ToWorker::Init(init) => {
             WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
             wasm_bindgen_futures::spawn_local(async move {
-                let result = init(&msg).await;
+                let result = start_run(&init).await;
                 let waiting = WAITING.with(|w| w.borrow_mut().take()).unwrap_or_default();
                 match result {
                     Ok(()) => waiting.into_iter().for_each(on_command),
-                    Err(e) => fail(e),
+                    Err((cause, e)) => fail(cause, e),
                 }
             });
         }
-        Some("pretrained") => wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = pretrained(&msg).await {
-                fail(e);
+        ToWorker::Pretrained(at) => wasm_bindgen_futures::spawn_local(async move {
+            let Some(checkpoint) = bytes else {
+                return fail(
+                    Cause::Protocol,
+                    "'pretrained' came without its checkpoint".into(),
+                );
+            };
+            if let Err((cause, e)) = pretrained(&at.dataset, &checkpoint).await {
+                fail(cause, e);
             }
         }),
-        Some("bench") => wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = bench(&msg).await {
-                fail(e);
+        ToWorker::Bench(request) => wasm_bindgen_futures::spawn_local(async move {
+            if let Err((cause, e)) = bench(&request).await {
+                fail(cause, e);
             }
         }),
-        Some("products") => {
-            if let Err(e) = products(&msg) {
-                fail(e);
+        ToWorker::Products { reps } => {
+            if let Err(e) = products(reps) {
+                fail(Cause::Worker, e);
             }
         }
-        Some("export") => {
+        ToWorker::Export => {
             if let Err(e) = export() {
-                fail(e);
+                fail(Cause::Protocol, e);
             }
         }
-        other => fail(format!("unknown message type {other:?}")),
+        ToWorker::Run | ToWorker::Pause | ToWorker::Step | ToWorker::Stop => {
+            if let Some(command) = message.command() {
+                on_command(command);
+            }
+        }
     }
 }
 
-/// The dataset under the message's `dataset` URL prefix (from the cache the page filled).
-async fn dataset(msg: &JsValue) -> Result<Dataset, String> {
-    let base = string(msg, "dataset").ok_or("no 'dataset'")?;
+type Failure = (Cause, String);
+
+/// The dataset under a URL prefix (from the cache the page filled).
+async fn dataset(base: &str) -> Result<Dataset, Failure> {
     let quiet = |_: f64, _: Option<f64>| {};
-    let manifest = fetch_cached(&format!("{base}manifest.json"), &quiet).await?;
-    let vectors = fetch_cached(&format!("{base}vectors.npy"), &quiet).await?;
-    Dataset::from_bytes(&manifest.to_vec(), &vectors.to_vec(), None)
-        .map_err(|e| format!("the dataset download is corrupt: {e}"))
+    let worker = |e: String| (Cause::Worker, e);
+    let manifest = fetch_cached(&format!("{base}manifest.json"), &quiet)
+        .await
+        .map_err(worker)?;
+    let vectors = fetch_cached(&format!("{base}vectors.npy"), &quiet)
+        .await
+        .map_err(worker)?;
+    Dataset::from_bytes(&manifest.to_vec(), &vectors.to_vec(), None).map_err(|e| {
+        (
+            Cause::CorruptData,
+            format!("the dataset download is corrupt: {e}"),
+        )
+    })
 }
 
-async fn init(msg: &JsValue) -> Result<(), String> {
-    let query = string(msg, "config").ok_or("no 'config'")?;
-    let cfg = RunConfig::from_query(&query).map_err(|e| e.to_string())?;
-    let run = Run::on(&cfg, &dataset(msg).await?)?;
+fn config(query: &str) -> Result<RunConfig, Failure> {
+    RunConfig::from_query(query).map_err(|e| (Cause::Config, e.to_string()))
+}
+
+async fn start_run(init: &Init) -> Result<(), Failure> {
+    let cfg = config(&init.config)?;
+    let run = Run::on(&cfg, &dataset(&init.dataset).await?).map_err(|e| (Cause::Config, e))?;
     post(run.started_event());
     RUN.with(|r| *r.borrow_mut() = Some(run));
     Ok(())
 }
 
-async fn pretrained(msg: &JsValue) -> Result<(), String> {
-    let checkpoint = bytes(msg, "checkpoint")?;
-    let events = pretrained_events(&checkpoint, &dataset(msg).await?)
-        .map_err(|e| format!("the pretrained weights cannot be used: {e}"))?;
+async fn pretrained(dataset_at: &str, checkpoint: &[u8]) -> Result<(), Failure> {
+    let events = pretrained_events(checkpoint, &dataset(dataset_at).await?).map_err(|e| {
+        (
+            Cause::Weights,
+            format!("the pretrained weights cannot be used: {e}"),
+        )
+    })?;
     events.iter().for_each(post);
     Ok(())
 }
 
-/// Times training steps and inference batches of the message's config in this worker, as
+/// Times training steps and inference batches of the request's config in this worker, as
 /// `lvm bench` does natively.
-async fn bench(msg: &JsValue) -> Result<(), String> {
-    let query = string(msg, "config").ok_or("no 'config'")?;
-    let cfg = RunConfig::from_query(&query).map_err(|e| e.to_string())?;
-    let windows = dataset(msg)
+async fn bench(request: &BenchRequest) -> Result<(), Failure> {
+    let cfg = config(&request.config)?;
+    let windows = dataset(&request.dataset)
         .await?
         .windows(cfg.context)
-        .map_err(|e| e.to_string())?;
-    let speed = measure(
-        &cfg,
-        &windows,
-        super::now,
-        count(msg, "warmup", 3),
-        count(msg, "steps", 10),
-    )
-    .map_err(|e| e.to_string())?;
+        .map_err(|e| (Cause::Config, e.to_string()))?;
+    let speed = measure(&cfg, &windows, super::now, request.warmup, request.steps)
+        .map_err(|e| (Cause::Worker, e.to_string()))?;
     // The worker's whole linear memory afterwards (it never shrinks): what the run needed.
     let memory_bytes = core::arch::wasm32::memory_size::<0>() * 65536;
-    let json = serde_json::json!({ "type": "bench", "speed": speed, "memory_bytes": memory_bytes })
-        .to_string();
-    scope()
-        .post_message(&JsValue::from_str(&json))
-        .map_err(|_| "could not send the benchmark".to_string())
+    send(&FromWorker::Bench(BenchReply {
+        speed,
+        memory_bytes,
+    }));
+    Ok(())
 }
 
 /// Times the study's largest matrix products alone in this worker, as `lvm bench` does.
-fn products(msg: &JsValue) -> Result<(), String> {
-    let reps = count(msg, "reps", 5);
+fn products(reps: usize) -> Result<(), String> {
     let rates = STUDY_PRODUCTS
         .into_iter()
         .map(|p| matmul_rate(p, super::now, reps))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    let json = serde_json::json!({ "type": "products", "rates": rates }).to_string();
-    scope()
-        .post_message(&JsValue::from_str(&json))
-        .map_err(|_| "could not send the products' rates".to_string())
+    send(&FromWorker::Products { rates });
+    Ok(())
 }
 
 fn export() -> Result<(), String> {
@@ -195,17 +209,17 @@ fn export() -> Result<(), String> {
         Some(run) => run.export_all(),
         None => Err("no run to export yet".into()),
     })?;
-    let out = Object::new();
-    let set = |k: &str, v: &JsValue| Reflect::set(&out, &JsValue::from_str(k), v);
-    let ok = set("type", &"export".into()).is_ok()
-        && set("weights", &Uint8Array::from(&export.weights[..])).is_ok()
-        && set("json", &export.log_json.into()).is_ok()
-        && set("csv", &export.log_csv.into()).is_ok();
-    if !ok {
-        return Err("could not build the export message".into());
-    }
+    let json = FromWorker::Export(ExportedLog {
+        json: export.log_json,
+        csv: export.log_csv,
+    })
+    .to_json();
+    let weights = Uint8Array::from(&export.weights[..]);
     scope()
-        .post_message(&out)
+        .post_message_with_transfer(
+            &Array::of2(&JsValue::from_str(&json), &weights),
+            &Array::of1(&weights.buffer()),
+        )
         .map_err(|_| "could not send the export".to_string())
 }
 
@@ -227,7 +241,7 @@ fn on_command(command: Command) {
     });
     match events {
         Some(events) => events.iter().for_each(post),
-        None => fail("no run yet: send 'init' first".into()),
+        None => fail(Cause::Protocol, "no run yet: send 'init' first".into()),
     }
     let looping = LOOPING.with(|l| *l.borrow());
     if !looping && RUN.with(|r| r.borrow().as_ref().is_some_and(Run::is_running)) {

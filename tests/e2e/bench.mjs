@@ -22,8 +22,8 @@ for (const f of (await readdir(DIST)).filter((f) => f.endsWith(".wasm"))) {
 
 // Page load -> first MLP epoch, default sample, fresh browser profile (dataset downloaded).
 if (!process.env.BENCH_SKIP_LOAD && !process.env.BENCH_ONLY_WORKER) {
-  const { page, context } = await open(browser, server.url + "?models=mlp&autostart=1");
-  await page.waitForFunction(() => /^epoch 1:/.test(document.getElementById("numbers-mlp").textContent),
+  const { page, context } = await open(browser, server.url + "?runs=mlp&autostart=1");
+  await page.waitForFunction(() => /^epoch 1:/.test(document.getElementById("numbers-1").textContent),
     null, { timeout: 600_000, polling: 50 });
   const seconds = await page.evaluate(() => performance.now() / 1000);
   const sample = await page.inputValue("#shared-sample");
@@ -33,10 +33,12 @@ if (!process.env.BENCH_SKIP_LOAD && !process.env.BENCH_ONLY_WORKER) {
 
 /** Steps/s of each model's run over SECONDS, after its first few steps. */
 async function throughput(models) {
-  const url = server.url + `?models=${models.join(",")}&sample=4000&epochs=30`;
+  // Runs are cards 1, 2, … in the link's order.
+  const url = server.url + `?runs=${models.join(",")}&sample=4000&epochs=30`;
   const { page, context } = await open(browser, url);
-  await page.click("[data-action=train]");
-  for (const m of models) {
+  const cards = models.map((_, i) => String(i + 1));
+  await page.click("#controls [data-action=train]");
+  for (const m of cards) {
     await page.waitForFunction((m) => /\(total [3-9]\d*\)/.test(document.getElementById(`status-${m}`).textContent)
       || /\(total \d{2,}\)/.test(document.getElementById(`status-${m}`).textContent), m, { timeout: 600_000 });
   }
@@ -47,12 +49,12 @@ async function throughput(models) {
       .observe({ type: "longtask", buffered: false });
     return seen;
   });
-  const start = await Promise.all(models.map((m) => totalSteps(page, m)));
+  const start = await Promise.all(cards.map((m) => totalSteps(page, m)));
   const t0 = Date.now();
   await page.waitForTimeout(SECONDS * 1000);
-  const end = await Promise.all(models.map((m) => totalSteps(page, m)));
+  const end = await Promise.all(cards.map((m) => totalSteps(page, m)));
   const dt = (Date.now() - t0) / 1000;
-  const batch = await Promise.all(models.map((m) => page.inputValue(`#knob-${m}-batch`)));
+  const batch = await Promise.all(cards.map((m) => page.inputValue(`#knob-${m}-batch`)));
   const tasks = await longTasks.evaluate((s) => s.slice());
   await context.close();
   return models.map((m, i) => ({

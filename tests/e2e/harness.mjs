@@ -72,21 +72,24 @@ export async function open(browser, url) {
   return { page, context, errors };
 }
 
-/** Sends `message` to a playground worker of its own and resolves to its reply of `replyType`. */
+/**
+ * Sends `message` (a `ToWorker`, src/protocol.rs) to a playground worker of its own and
+ * resolves to its `FromWorker` reply of `replyType`.
+ */
 function askWorker(page, message, replyType) {
   return page.evaluate(([message, replyType]) => new Promise((resolve, reject) => {
     const worker = new Worker("./worker_loader.js");
     worker.onerror = (e) => reject(new Error(`the worker crashed: ${e.message}`));
     worker.onmessage = (e) => {
-      const msg = typeof e.data === "string" ? JSON.parse(e.data) : e.data;
+      const msg = JSON.parse(typeof e.data === "string" ? e.data : e.data[0]);
       if (msg.type === "ready") {
-        worker.postMessage(message);
+        worker.postMessage(JSON.stringify(message));
       } else if (msg.type === replyType) {
         worker.terminate();
         resolve(msg);
-      } else if (msg.type === "failed") {
+      } else if (msg.type === "event" && msg.event.type === "failed") {
         worker.terminate();
-        reject(new Error(msg.message));
+        reject(new Error(`${msg.event.cause}: ${msg.event.message}`));
       }
     };
   }), [message, replyType]);

@@ -14,6 +14,7 @@ use crate::labels::labels;
 use crate::lessons::{self, Lesson};
 use crate::metrics::RunLog;
 use crate::playground::PageState;
+use crate::protocol::{Cause, DatasetAt, Init, ToWorker};
 use crate::run::{ConfigError, ModelKind};
 use crate::session::Command;
 use gloo::events::EventListener;
@@ -153,6 +154,68 @@ pub fn start() {
     schedule_render();
 }
 
+/// Largest run log read (a 30-epoch log of the study's models is about 300 kB).
+const MAX_LOG_BYTES: f64 = 32e6;
+
+/// "Open results": run logs (`lvm train`'s run.json, from a cluster or an export here) shown
+/// as runs of this page, as if trained here.
+async fn open_results(files: web_sys::FileList) {
+    let mut logs = Vec::new();
+    let mut problems = Vec::new();
+    for k in 0..files.length().min(60) {
+        let Some(file) = files.item(k) else { continue };
+        let name = file.name();
+        if file.size() > MAX_LOG_BYTES {
+            problems.push(format!(
+                "{name}: {:.0} MB is too big for a run log",
+                file.size() / 1e6
+            ));
+            continue;
+        }
+        let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+        match text.map(|t| t.as_string().unwrap_or_default()) {
+            Ok(text) => match serde_json::from_str::<RunLog>(&text) {
+                Ok(log) => logs.push(log),
+                Err(e) => problems.push(format!("{name} is not a run log ({e})")),
+            },
+            Err(e) => problems.push(format!("{name} could not be read ({})", describe(&e))),
+        }
+    }
+    let reload = with_app(|app| {
+        let dataset = app.state.base.dataset.clone();
+        let configs: Vec<_> = logs.iter().map(|l| l.config.clone()).collect();
+        match app.state.add_logged(&configs) {
+            Ok(placed) => {
+                app.cards.resize_with(app.state.runs.len(), Card::default);
+                // Seeds in order within each run, as its trainings are.
+                let mut order: Vec<usize> = (0..logs.len()).collect();
+                order.sort_by_key(|&n| logs[n].config.seed);
+                let mut logs: Vec<Option<RunLog>> = logs.into_iter().map(Some).collect();
+                for n in order {
+                    if let Some(log) = logs[n].take() {
+                        app.next_id += 1;
+                        app.cards[placed[n]].slots.push(Slot {
+                            id: app.next_id,
+                            training: Training::from_log(log),
+                            link: None,
+                            start: Command::Pause,
+                        });
+                    }
+                }
+                app.write_url();
+                view::cards(&app.state);
+            }
+            Err(e) => problems.push(format!("These run logs cannot be shown: {e}")),
+        }
+        app.notices = problems;
+        app.state.base.dataset != dataset
+    });
+    if reload == Some(true) {
+        load_dataset();
+    }
+    schedule_render();
+}
+
 /// A lesson's shipped full-data run logs, shown on their cards as if trained here.
 async fn show_lesson_logs(lesson: &'static Lesson) {
     for (i, path) in lesson.logs.iter().enumerate() {
@@ -204,6 +267,19 @@ fn enable_shared_buttons() {
 
 fn listen() {
     let doc = dom::document();
+    // Run logs dropped anywhere on the page, or chosen with "Open results".
+    EventListener::new(&doc, "dragover", |e| e.prevent_default()).forget();
+    EventListener::new(&doc, "drop", |e| {
+        e.prevent_default();
+        let files = e
+            .dyn_ref::<web_sys::DragEvent>()
+            .and_then(|d| d.data_transfer())
+            .and_then(|t| t.files());
+        if let Some(files) = files {
+            wasm_bindgen_futures::spawn_local(open_results(files));
+        }
+    })
+    .forget();
     EventListener::new(&doc, "change", |e| {
         if let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
             on_change(&target);
@@ -242,6 +318,12 @@ fn value_of(target: &Element) -> String {
 }
 
 fn on_change(target: &Element) {
+    if target.id() == "open-results" {
+        if let Some(files) = target.dyn_ref::<HtmlInputElement>().and_then(|i| i.files()) {
+            wasm_bindgen_futures::spawn_local(open_results(files));
+        }
+        return;
+    }
     let value = value_of(target);
     let Some(key) = target.get_attribute("data-key") else {
         return;
@@ -434,10 +516,13 @@ impl App {
             match WorkerLink::spawn(&name, move |reply| on_reply(id, reply)) {
                 Ok(mut link) => {
                     slot.training.phase = Phase::Loading("starting a worker…".into());
-                    let query = slot.training.config.to_query();
+                    let init = ToWorker::Init(Init {
+                        config: slot.training.config.to_query(),
+                        dataset: dataset.clone(),
+                    });
                     let sent = link
-                        .send_with_bytes("init", &[("config", &query), ("dataset", &dataset)], &[])
-                        .and_then(|()| link.command(slot.start));
+                        .post(&init)
+                        .and_then(|()| link.post(&slot.start.into()));
                     if let Err(e) = sent {
                         slot.training.crashed(e);
                     }
@@ -481,7 +566,7 @@ impl App {
                     }
                 } else if trainable(slot) {
                     if let Some(link) = &mut slot.link {
-                        if let Err(e) = link.command(command) {
+                        if let Err(e) = link.post(&command.into()) {
                             slot.training.crashed(e);
                         }
                     }
@@ -506,10 +591,7 @@ impl App {
         };
         let Some(link) = &mut slot.link else { return };
         link.export = Some(kind);
-        if let Err(e) = link.send(
-            js_sys::JSON::parse(r#"{"type":"export"}"#).unwrap_or(JsValue::NULL),
-            js_sys::Array::new(),
-        ) {
+        if let Err(e) = link.post(&ToWorker::Export) {
             self.notices = vec![e];
         }
     }
@@ -528,8 +610,13 @@ fn on_reply(id: u64, reply: Reply) {
             Taken::Crashed(message) => slot.training.crashed(message),
             Taken::Export(kind, weights, json, csv) => export = Some((kind, weights, json, csv)),
             Taken::Event(event) => {
-                corrupt = matches!(&*event, crate::session::Event::Failed { message }
-                    if message.starts_with("the dataset download is corrupt"));
+                corrupt = matches!(
+                    &*event,
+                    crate::session::Event::Failed {
+                        cause: Cause::CorruptData,
+                        ..
+                    }
+                );
                 slot.training.apply(*event);
             }
         }
@@ -758,11 +845,10 @@ async fn load_pretrained(run: usize) {
     with_app(|app| {
         if let Some(slot) = app.slot_by_id(id) {
             if let Some(link) = &mut slot.link {
-                let sent = link.send_with_bytes(
-                    "pretrained",
-                    &[("dataset", &dataset_url(&files.name))],
-                    &[("checkpoint", &weights)],
-                );
+                let request = ToWorker::Pretrained(DatasetAt {
+                    dataset: dataset_url(&files.name),
+                });
+                let sent = link.post_with_bytes(&request, &weights);
                 if let Err(e) = sent {
                     slot.training.crashed(e);
                 }

@@ -2,8 +2,9 @@
 //! decoding what it sends. What the messages mean for the page is `crate::card`'s business.
 
 use super::super::fetch::describe;
+use crate::protocol::{FromWorker, ToWorker};
 use crate::session::Event;
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
@@ -52,24 +53,33 @@ impl Drop for WorkerLink {
     }
 }
 
+/// A worker's message: a `FromWorker` JSON string, or `[json, bytes]` for an export.
 pub fn decode(data: JsValue) -> Reply {
-    if let Some(json) = data.as_string() {
-        if json == r#"{"type":"ready"}"# {
-            return Reply::Ready;
-        }
-        return match serde_json::from_str::<Event>(&json) {
-            Ok(e) => Reply::Event(Box::new(e)),
-            Err(e) => Reply::Crashed(format!("the worker sent an unreadable message ({e})")),
-        };
-    }
-    let get = |k: &str| Reflect::get(&data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-    match get("weights").dyn_into::<Uint8Array>() {
-        Ok(w) => Reply::Export {
-            weights: w.to_vec(),
-            json: get("json").as_string().unwrap_or_default(),
-            csv: get("csv").as_string().unwrap_or_default(),
+    let (json, bytes) = match (data.as_string(), data.dyn_ref::<Array>()) {
+        (Some(json), _) => (json, None),
+        (None, Some(parts)) if parts.length() == 2 => (
+            parts.get(0).as_string().unwrap_or_default(),
+            parts
+                .get(1)
+                .dyn_into::<Uint8Array>()
+                .ok()
+                .map(|b| b.to_vec()),
+        ),
+        _ => return Reply::Crashed("the worker sent an unknown message".into()),
+    };
+    match (FromWorker::from_json(&json), bytes) {
+        (Ok(FromWorker::Ready), _) => Reply::Ready,
+        (Ok(FromWorker::Event { event }), _) => Reply::Event(Box::new(event)),
+        (Ok(FromWorker::Export(log)), Some(weights)) => Reply::Export {
+            weights,
+            json: log.json,
+            csv: log.csv,
         },
-        Err(_) => Reply::Crashed("the worker sent an unknown message".into()),
+        (Ok(other), _) => Reply::Crashed(format!(
+            "the worker sent a message the page does not expect: {}",
+            other.to_json().chars().take(60).collect::<String>()
+        )),
+        (Err(e), _) => Reply::Crashed(e),
     }
 }
 
@@ -118,31 +128,19 @@ impl WorkerLink {
         }
     }
 
-    pub fn command(&mut self, command: crate::session::Command) -> Result<(), String> {
-        let json = serde_json::to_string(&command).map_err(|e| e.to_string())?;
-        self.send(JsValue::from_str(&json), Array::new())
+    pub fn post(&mut self, message: &ToWorker) -> Result<(), String> {
+        self.send(JsValue::from_str(&message.to_json()), Array::new())
     }
 
-    /// Sends `{type, ...fields}` with `bytes` fields copied and transferred.
-    pub fn send_with_bytes(
+    /// Posts `[json, bytes]`, transferring a copy of `bytes` (the page keeps its own).
+    pub fn post_with_bytes(
         &mut self,
-        kind: &str,
-        text: &[(&str, &str)],
-        bytes: &[(&str, &Uint8Array)],
+        message: &ToWorker,
+        bytes: &Uint8Array,
     ) -> Result<(), String> {
-        let msg = Object::new();
-        let transfer = Array::new();
-        let _ = Reflect::set(&msg, &"type".into(), &kind.into());
-        for (k, v) in text {
-            let _ = Reflect::set(&msg, &(*k).into(), &(*v).into());
-        }
-        for (k, v) in bytes {
-            // A copy per worker: the page keeps its own for the next run.
-            let copy = v.slice(0, v.length());
-            transfer.push(&copy.buffer());
-            let _ = Reflect::set(&msg, &(*k).into(), &copy);
-        }
-        self.send(msg.into(), transfer)
+        let copy = bytes.slice(0, bytes.length());
+        let data = Array::of2(&JsValue::from_str(&message.to_json()), &copy);
+        self.send(data.into(), Array::of1(&copy.buffer()))
     }
 
     /// Handles what only the link needs (ready, exports); returns the rest for the card.

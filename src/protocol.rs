@@ -1,0 +1,260 @@
+//! The page–worker protocol: everything the page (or a test harness) sends a training worker
+//! and everything the worker sends back, as two serde enums.
+//!
+//! Every message is a JSON string. The two payloads that are bytes travel beside their
+//! message as a transferred buffer, `postMessage([json, bytes])`: the checkpoint of
+//! [`ToWorker::Pretrained`] and the weights of [`FromWorker::Export`]. Decoding is bounded and
+//! names what is wrong; a worker answers a message it cannot read with a
+//! [`Cause::Protocol`] failure.
+
+use crate::bench::{ProductRate, Speed};
+use crate::session::{Command, Event};
+use serde::{Deserialize, Serialize};
+
+/// Longest JSON message a worker reads (its messages are a few hundred bytes).
+pub const MAX_TO_WORKER_BYTES: usize = 16 * 1024;
+
+/// From the page to a worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ToWorker {
+    /// Sets up a run (paused): its config and where its dataset's files are.
+    Init(Init),
+    /// Evaluates the checkpoint sent beside this message on its own run's validation windows.
+    Pretrained(DatasetAt),
+    /// Train until paused, stopped or finished.
+    Run,
+    Pause,
+    /// One optimiser step, then pause.
+    Step,
+    /// End the run for good; its best epoch is kept.
+    Stop,
+    /// The run's log (JSON, CSV) and best weights so far.
+    Export,
+    /// Times training steps and inference batches of a config, as `lvm bench` does.
+    Bench(BenchRequest),
+    /// Times the study's largest matrix products alone.
+    Products {
+        reps: usize,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Init {
+    /// The run's config as a query string.
+    pub config: String,
+    /// URL prefix of the dataset's files (`datasets/wiki-29k/`), read from the Cache API.
+    pub dataset: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetAt {
+    pub dataset: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchRequest {
+    pub config: String,
+    pub dataset: String,
+    #[serde(default = "default_warmup")]
+    pub warmup: usize,
+    #[serde(default = "default_steps")]
+    pub steps: usize,
+}
+
+fn default_warmup() -> usize {
+    3
+}
+
+fn default_steps() -> usize {
+    10
+}
+
+/// From a worker to the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FromWorker {
+    /// The worker listens: messages sent before this are lost.
+    Ready,
+    /// What the run did (started, progress, an epoch, a failure, …).
+    Event {
+        event: Event,
+    },
+    /// The run's log; its weights (safetensors) come beside this message.
+    Export(ExportedLog),
+    Bench(BenchReply),
+    Products {
+        rates: Vec<ProductRate>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportedLog {
+    pub json: String,
+    pub csv: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchReply {
+    pub speed: Speed,
+    /// The worker's whole linear memory after the benchmark (it never shrinks).
+    pub memory_bytes: usize,
+}
+
+/// Why a run failed, so the page can act on it (a corrupt download is evicted from the
+/// cache) without reading the message's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// The run config cannot be used.
+    Config,
+    /// The dataset's files are damaged (a NaN in the vectors, a bad manifest).
+    CorruptData,
+    /// A NaN or infinity in a loss or gradient.
+    NonFinite,
+    /// Pretrained weights that cannot be used on this data.
+    Weights,
+    /// A message the worker cannot read, or one it cannot act on now.
+    Protocol,
+    /// The worker itself: a panic, out of memory, a message that could not be sent.
+    Worker,
+}
+
+impl From<Command> for ToWorker {
+    fn from(command: Command) -> Self {
+        match command {
+            Command::Run => ToWorker::Run,
+            Command::Pause => ToWorker::Pause,
+            Command::Step => ToWorker::Step,
+            Command::Stop => ToWorker::Stop,
+        }
+    }
+}
+
+impl ToWorker {
+    /// The session command this message is, if it is one.
+    pub fn command(&self) -> Option<Command> {
+        match self {
+            ToWorker::Run => Some(Command::Run),
+            ToWorker::Pause => Some(Command::Pause),
+            ToWorker::Step => Some(Command::Step),
+            ToWorker::Stop => Some(Command::Stop),
+            _ => None,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain data serialises")
+    }
+
+    /// Bounded decoding; the error says what is wrong in a sentence.
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        if json.len() > MAX_TO_WORKER_BYTES {
+            return Err(format!(
+                "a message of {} bytes; at most {MAX_TO_WORKER_BYTES}",
+                json.len()
+            ));
+        }
+        serde_json::from_str(json).map_err(|e| {
+            format!(
+                "not a message for a worker ({e}): {}",
+                json.chars().take(60).collect::<String>()
+            )
+        })
+    }
+}
+
+impl FromWorker {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain data serialises")
+    }
+
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        serde_json::from_str(json)
+            .map_err(|e| format!("the worker sent an unreadable message ({e})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::RunState;
+
+    #[test]
+    fn messages_round_trip_in_the_shape_a_script_writes() {
+        let init = ToWorker::Init(Init {
+            config: "model=mlp&sample=300".into(),
+            dataset: "datasets/wiki-29k/".into(),
+        });
+        assert_eq!(
+            init.to_json(),
+            r#"{"type":"init","config":"model=mlp&sample=300","dataset":"datasets/wiki-29k/"}"#
+        );
+        for m in [
+            init,
+            ToWorker::Run,
+            ToWorker::Stop,
+            ToWorker::Export,
+            ToWorker::Products { reps: 3 },
+            ToWorker::Pretrained(DatasetAt {
+                dataset: "datasets/brown-29k/".into(),
+            }),
+        ] {
+            assert_eq!(ToWorker::from_json(&m.to_json()).unwrap(), m);
+        }
+        assert_eq!(
+            ToWorker::from_json(r#"{"type":"pause"}"#).unwrap(),
+            ToWorker::Pause
+        );
+        // What tests/e2e's harness sends: the defaults fill what it leaves out.
+        let b = ToWorker::from_json(
+            r#"{"type":"bench","config":"model=mlp","dataset":"d/","steps":4}"#,
+        );
+        assert!(matches!(
+            b,
+            Ok(ToWorker::Bench(BenchRequest {
+                warmup: 3,
+                steps: 4,
+                ..
+            }))
+        ));
+        let e = FromWorker::Event {
+            event: Event::State {
+                state: RunState::Finished,
+            },
+        };
+        assert_eq!(
+            e.to_json(),
+            r#"{"type":"event","event":{"type":"state","state":"finished"}}"#
+        );
+        assert_eq!(FromWorker::from_json(&e.to_json()).unwrap(), e);
+        assert_eq!(
+            FromWorker::from_json(r#"{"type":"ready"}"#).unwrap(),
+            FromWorker::Ready
+        );
+    }
+
+    #[test]
+    fn bad_messages_are_named_and_bounded() {
+        for bad in [
+            "",
+            "run",
+            r#"{"type":"fly"}"#,
+            r#"{"type":"run","extra":1}"#,
+            r#"{"type":"init","config":"model=mlp"}"#,
+            r#"{"type":"products","reps":-1}"#,
+        ] {
+            let e = ToWorker::from_json(bad).unwrap_err();
+            assert!(e.starts_with("not a message for a worker"), "{bad}: {e}");
+        }
+        let long = format!(
+            r#"{{"type":"init","config":"{}","dataset":""}}"#,
+            "x".repeat(MAX_TO_WORKER_BYTES)
+        );
+        assert!(ToWorker::from_json(&long).unwrap_err().contains("at most"));
+        assert!(FromWorker::from_json("{").is_err());
+    }
+}
