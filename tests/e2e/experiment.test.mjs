@@ -130,3 +130,58 @@ test("at phone width the page does not scroll sideways", async () => {
   assert.ok(width <= 390, `laid out ${width} px wide`);
   await context.close();
 });
+
+test("a lesson opens for a class and shows its full-data curves without training", async () => {
+  const { page, context, errors } = await open(browser,
+    server.url + "?lesson=baselines&dataset=wiki-29k&runs=mlp,lstm,transformer&hide=controls");
+  assert.match(await page.textContent("#lesson"), /What the baselines mean/);
+  assert.equal(await page.isVisible("#controls"), false, "a class sees no controls");
+  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 3,
+    null, { timeout: 60_000 });
+  // The shipped logs' figures, as trained on the full data; no worker trained anything.
+  for (const [n, m] of [["1", "mlp"], ["2", "lstm"], ["3", "transformer"]]) {
+    const log = JSON.parse(await (await fetch(server.url + `datasets/wiki-29k/pretrained/${m}.json`)).text());
+    const best = log.epochs[log.best_epoch - 1].val.mean.toFixed(4);
+    assert.equal(await page.textContent(`#ranking-body tr[data-run='${n}'] .best`), best, m);
+    assert.match(await page.textContent(`#status-${n}`), /^finished/);
+  }
+  assert.ok(await pixelsOf(page, "curves", BLUE) > 0, "the MLP's stored curve is drawn");
+  assert.match(await page.textContent("#legend"), /Transformer validation/);
+  // The menu lists every lesson as a class link.
+  const links = await page.$$eval("#lessons-menu a", (as) => as.map((a) => a.getAttribute("href")));
+  assert.ok(links.length >= 4 && links.every((l) => /lesson=.*hide=controls/.test(l)), links.join("\n"));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the page with no query shows the study's shipped curves at once", async () => {
+  const { page, context, errors } = await open(browser, server.url);
+  assert.match(await page.textContent("#lesson"), /What the baselines mean/);
+  assert.equal(await page.isVisible("#controls"), true);
+  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 3,
+    null, { timeout: 60_000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("run logs opened on the page show as runs, as if trained there", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?runs=mlp");
+  const dir = new URL("../../datasets/wiki-29k/pretrained/", import.meta.url).pathname;
+  await page.setInputFiles("#open-results", [`${dir}mlp.json`, `${dir}lstm.json`]);
+  await page.waitForSelector("#card-3");
+  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 2);
+  // The page took the logs' data (all windows), and lists the logged runs after its own.
+  assert.match(page.url(), /sample=0&/);
+  assert.match(page.url(), /runs=mlp,mlp,lstm/);
+  assert.equal(await page.inputValue("#shared-sample"), "0");
+  assert.match(await page.textContent("#label-3"), /^LSTM/);
+  const log = JSON.parse(await (await fetch(server.url + "datasets/wiki-29k/pretrained/lstm.json")).text());
+  assert.equal(await page.textContent("#ranking-body tr[data-run='3'] .best"),
+    log.epochs[log.best_epoch - 1].val.mean.toFixed(4));
+  // Not a run log: named, nothing else changes.
+  await page.setInputFiles("#open-results", { name: "notes.json", mimeType: "application/json", buffer: Buffer.from("{\"a\":1}") });
+  await page.waitForFunction(() => /notes\.json is not a run log/.test(document.getElementById("notices").textContent));
+  assert.equal(await page.locator("#cards .card").count(), 3);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

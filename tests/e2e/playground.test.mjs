@@ -131,7 +131,12 @@ test("every shipped pretrained model loads and shows its stated validation cosin
   const dir = new URL("../../datasets/wiki-29k/pretrained/", import.meta.url);
   const models = (await readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
   assert.ok(models.includes("mlp"), `shipped: ${models}`);
-  const { page, context, errors } = await open(browser, server.url + `?runs=${models.join(",")}`);
+  // One run per shipped file, with its model and skip connection (`mlp-skip-last`).
+  const configs = await Promise.all(models.map(async (m) =>
+    JSON.parse(await readFile(new URL(`${m}.json`, dir), "utf8")).config));
+  const skips = configs.map((c, i) => c.skip && c.skip !== "none" ? `&${i + 1}.skip=${c.skip}` : "").join("");
+  const { page, context, errors } = await open(browser,
+    server.url + `?runs=${configs.map((c) => c.model).join(",")}${skips}`);
   const cards = models.map((_, i) => String(i + 1));
   // All at once: each card loads its weights in its own worker.
   for (const n of cards) await page.click(`#card-${n} [data-action=pretrained]`);

@@ -247,18 +247,16 @@ async fn show_lesson_logs(lesson: &'static Lesson) {
 /// index.html ships the shared buttons disabled: a click before the page listens would be lost
 /// without a word (and a test's click right after the page opens would be, too).
 fn enable_shared_buttons() {
-    for action in [
-        "train",
-        "pause",
-        "resume",
-        "step",
-        "stop",
-        "copy-link",
-        "add-run",
-    ] {
+    for action in ["train", "pause", "resume", "step", "stop", "copy-link", "add-run"] {
         let selector = format!("button[data-action=\"{action}\"]:not([data-run])");
-        if let Ok(Some(b)) = dom::document().query_selector(&selector) {
-            if let Ok(b) = b.dyn_into::<web_sys::HtmlButtonElement>() {
+        let Ok(buttons) = dom::document().query_selector_all(&selector) else {
+            continue;
+        };
+        for k in 0..buttons.length() {
+            if let Some(b) = buttons
+                .item(k)
+                .and_then(|b| b.dyn_into::<web_sys::HtmlButtonElement>().ok())
+            {
                 b.set_disabled(false);
             }
         }
