@@ -9,8 +9,9 @@ use crate::run::{FieldKind, ModelKind, RunConfig};
 pub const DATASETS: [&str; 2] = ["wiki-29k", "brown-29k"];
 
 /// Knobs shown on each run's card; the rest are under "more".
-const MAIN_KNOBS: [&str; 10] = [
+const MAIN_KNOBS: [&str; 11] = [
     "lr",
+    "batch",
     "context",
     "epochs",
     "seed",

@@ -247,7 +247,15 @@ async fn show_lesson_logs(lesson: &'static Lesson) {
 /// index.html ships the shared buttons disabled: a click before the page listens would be lost
 /// without a word (and a test's click right after the page opens would be, too).
 fn enable_shared_buttons() {
-    for action in ["train", "pause", "resume", "step", "stop", "copy-link", "add-run"] {
+    for action in [
+        "train",
+        "pause",
+        "resume",
+        "step",
+        "stop",
+        "copy-link",
+        "add-run",
+    ] {
         let selector = format!("button[data-action=\"{action}\"]:not([data-run])");
         let Ok(buttons) = dom::document().query_selector_all(&selector) else {
             continue;

@@ -293,6 +293,22 @@ fn card_numbers(i: usize, t: &Training) -> String {
             p.prediction_similarity
         );
     }
+    if let crate::card::Source::Log(log) = &t.source {
+        return log.best().map_or(String::new(), |b| {
+            format!(
+                "stored run log ({} windows, {} epochs): best val cosine <b class=\"stored\">{:.4}</b> at epoch {} · train {:.4} · prediction similarity {:.3}",
+                match log.config.sample {
+                    0 => "all".to_string(),
+                    n => group_digits(n),
+                },
+                log.epochs.len(),
+                b.val.mean,
+                b.epoch,
+                b.train_cosine,
+                b.prediction_similarity
+            )
+        });
+    }
     match (t.epochs.last(), &t.started) {
         (Some(e), _) => format!(
             "epoch {}: val cosine <b class=\"val\">{:.4}</b> · train {:.4} · prediction similarity {:.3}",
