@@ -24,6 +24,20 @@ pub struct Level<'a> {
 }
 
 const FONT: &str = "12px system-ui, sans-serif";
+/// The curves plot's margins: left, right (baseline labels), top, bottom (epoch axis).
+const MARGINS: (f64, f64, f64, f64) = (52.0, 170.0, 14.0, 34.0);
+
+/// The epoch (1-based) under a point `css_x` pixels from the curves canvas's left edge, as
+/// drawn by [`curves`] with `epochs` on its axis; `None` off the plot.
+pub fn epoch_at(canvas: &HtmlCanvasElement, epochs: usize, css_x: f64) -> Option<usize> {
+    let (left, right, _, _) = MARGINS;
+    let w = canvas.width() as f64;
+    // The canvas may be shown narrower than it is drawn (max-width: 100%).
+    let shown = canvas.get_bounding_client_rect().width().max(1.0);
+    let x = css_x * w / shown;
+    let e = ((x - left) / (w - left - right) * epochs.max(1) as f64).round();
+    (e >= 1.0 && e <= epochs as f64).then_some(e as usize)
+}
 const AXIS: &str = "#555";
 const GRID: &str = "#e4e4e4";
 
@@ -73,7 +87,7 @@ pub fn curves(
 ) {
     let Some(ctx) = context(canvas) else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
-    let (left, right, top, bottom) = (52.0, 170.0, 14.0, 34.0);
+    let (left, right, top, bottom) = MARGINS;
     ctx.clear_rect(0.0, 0.0, w, h);
     ctx.set_font(FONT);
     let (lo, hi) = y_range(

@@ -52,6 +52,11 @@ test("add a run, duplicate it, change its lr, train both: two labelled curves", 
   assert.ok(await pixelsOf(page, "curves", BLUE) > 0, "run 1's curve is drawn");
   assert.ok(await pixelsOf(page, "curves", RED) > 0, "run 2's curve is drawn");
   assert.equal(await page.locator("#ranking-body tr").count(), 2);
+  // Values under the pointer: at epoch 1 (the axis's right end, 170 px in from the edge).
+  const box = await page.locator("#curves").boundingBox();
+  await page.locator("#curves").hover({ position: { x: box.width * (730 / 900), y: box.height / 2 } });
+  await page.waitForFunction(() => /^epoch 1: MLP · lr 1e-3 val 0\.\d{4}, train 0\.\d{4} · MLP · lr 1e-4 val/
+    .test(document.getElementById("curve-hover").textContent));
   const a = JSON.parse(await exportText(page, "1", "json"));
   const b = JSON.parse(await exportText(page, "2", "json"));
   assert.equal(a.config.lr, 0.001);

@@ -286,6 +286,15 @@ fn listen() {
         }
     })
     .forget();
+    // Values under the pointer on the curves plot.
+    let curves = by_id("curves");
+    EventListener::new(&curves, "mousemove", |e| {
+        if let Some(m) = e.dyn_ref::<web_sys::MouseEvent>() {
+            let x = m.offset_x() as f64;
+            with_app(|app| view::hover(app, x));
+        }
+    })
+    .forget();
     EventListener::new(&doc, "change", |e| {
         if let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
             on_change(&target);

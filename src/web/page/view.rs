@@ -402,16 +402,50 @@ fn render_curves(app: &App, labels: &[String]) {
             ]
         })
         .unwrap_or_default();
-    let epochs = app
-        .cards
+    plot::curves(&canvas, plotted_epochs(app), &series, &bands, &levels);
+    by_id("legend").set_inner_html(&legend);
+}
+
+/// The curves' values at one epoch, for the hover line under the plot.
+pub fn hover(app: &App, css_x: f64) {
+    let Ok(canvas) = by_id("curves").dyn_into::<HtmlCanvasElement>() else {
+        return;
+    };
+    let labels = app.labels();
+    let Some(epoch) = plot::epoch_at(&canvas, plotted_epochs(app), css_x) else {
+        set_text("curve-hover", "");
+        return;
+    };
+    let mut parts = Vec::new();
+    for (i, card) in app.cards.iter().enumerate() {
+        let (val, train) = curves(&trainings(card));
+        if let (Some(v), Some(t)) = (val.get(epoch - 1), train.get(epoch - 1)) {
+            let spread = if v.n > 1 {
+                format!(" ± {:.4}", v.half_range())
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "{} val {:.4}{spread}, train {:.4}",
+                labels[i], v.mean, t.mean
+            ));
+        }
+    }
+    set_text(
+        "curve-hover",
+        &format!("epoch {epoch}: {}", parts.join(" · ")),
+    );
+}
+
+/// The epochs the curves' axis spans: the longest run's.
+fn plotted_epochs(app: &App) -> usize {
+    app.cards
         .iter()
         .flat_map(|c| &c.slots)
         .map(|s| s.training.config.epochs.max(s.training.epochs.len()))
         .chain(app.state.runs.iter().map(|r| r.config.epochs))
         .max()
-        .unwrap_or(app.state.base.epochs);
-    plot::curves(&canvas, epochs, &series, &bands, &levels);
-    by_id("legend").set_inner_html(&legend);
+        .unwrap_or(app.state.base.epochs)
 }
 
 fn render_table(app: &App, labels: &[String]) {
