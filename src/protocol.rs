@@ -158,12 +158,25 @@ impl ToWorker {
                 json.len()
             ));
         }
-        serde_json::from_str(json).map_err(|e| {
+        let bad = |e: String| {
             format!(
                 "not a message for a worker ({e}): {}",
                 json.chars().take(60).collect::<String>()
             )
-        })
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        let fields = value.as_object().map_or(0, |o| o.len());
+        let message: Self = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        // serde lets stray keys through on a tagged unit variant; those messages are only a type.
+        let unit = matches!(
+            message,
+            ToWorker::Run | ToWorker::Pause | ToWorker::Step | ToWorker::Stop | ToWorker::Export
+        );
+        if unit && fields != 1 {
+            return Err(bad("it takes no fields but its type".into()));
+        }
+        Ok(message)
     }
 }
 

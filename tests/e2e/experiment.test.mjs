@@ -1,7 +1,7 @@
 // Experiments on the page: any list of runs side by side, from one link.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, open, waitForState, exportText } from "./harness.mjs";
+import { serve, launch, open, waitForState, exportText, pixelsOf } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -13,16 +13,7 @@ after(async () => {
   await server?.close();
 });
 
-/** Pixels of a canvas drawn in the given colour (r, g, b). */
-async function pixelsOf(page, id, [r, g, b]) {
-  return page.evaluate(([id, r, g, b]) => {
-    const c = document.getElementById(id);
-    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b && d[i + 3] > 200) n++;
-    return n;
-  }, [id, r, g, b]);
-}
+// The first two runs' colours (src/web/page/view.rs).
 const BLUE = [0x1f, 0x77, 0xb4];
 const RED = [0xd6, 0x27, 0x28];
 

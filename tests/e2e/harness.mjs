@@ -113,6 +113,17 @@ export async function productsInWorker(page, reps) {
   return (await askWorker(page, { type: "products", reps }, "products")).rates;
 }
 
+/** Pixels of a canvas drawn in the given colour (r, g, b). */
+export async function pixelsOf(page, id, [r, g, b]) {
+  return page.evaluate(([id, r, g, b]) => {
+    const c = document.getElementById(id);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b && d[i + 3] > 200) n++;
+    return n;
+  }, [id, r, g, b]);
+}
+
 /** The card's (run's, 1-based) total step count, from its status line ("… (total 17) …"), or 0. */
 export async function totalSteps(page, model) {
   const text = await page.textContent(`#status-${model}`);

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, readdir } from "node:fs/promises";
-import { serve, launch, open, totalSteps, waitForState, exportText, benchInWorker, productsInWorker } from "./harness.mjs";
+import { serve, launch, open, totalSteps, waitForState, exportText, benchInWorker, productsInWorker, pixelsOf } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -15,16 +15,6 @@ after(async () => {
   await server?.close();
 });
 
-/** Pixels of the curves canvas drawn in the given colour (r, g, b). */
-async function pixelsOf(page, id, [r, g, b]) {
-  return page.evaluate(([id, r, g, b]) => {
-    const c = document.getElementById(id);
-    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b && d[i + 3] > 200) n++;
-    return n;
-  }, [id, r, g, b]);
-}
 const MLP_BLUE = [0x1f, 0x77, 0xb4];
 
 test("train the MLP one epoch: plot, table, histogram and examples fill", async () => {
