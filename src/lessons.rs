@@ -36,13 +36,14 @@ pub const LESSONS: &[Lesson] = &[
         id: "collapse",
         title: "The Transformer that never trained",
         story: [
-            "At the study's learning rate the Transformer's validation curve is flat at the train-mean line: it outputs one vector whatever it reads.",
-            "Its prediction similarity is 1.000, the sign of a collapsed model; the study counted it as a loser, not as a failure to train.",
-            "Add a skip connection from the last sentence and the same Transformer, at the same learning rate, starts at copy-last and learns from there.",
+            "At the study's learning rate the Transformer's validation curve is flat at the train-mean line, and its prediction similarity is 1.000: it outputs one vector whatever it reads.",
+            "The study counted that flat curve as a result; it is a model that never learnt, and at a tenth of the learning rate the same Transformer trains (retrain it here: its full-data log is not shipped).",
+            "Add a skip connection from the last sentence and it learns even at the study's rate: it starts at copy-last and climbs above it.",
         ],
-        query: "dataset=wiki-29k&runs=transformer,transformer&2.skip=last",
+        query: "dataset=wiki-29k&runs=transformer,transformer,transformer&2.lr=0.0001&3.skip=last",
         logs: &[
             Some("datasets/wiki-29k/pretrained/transformer.json"),
+            None,
             Some("datasets/wiki-29k/runs/transformer-skip-last.json"),
         ],
     },
@@ -121,7 +122,11 @@ mod tests {
         let names = labels(&find("collapse").unwrap().state().runs);
         assert_eq!(
             names,
-            ["Transformer · skip none", "Transformer · skip last"]
+            [
+                "Transformer · skip none · lr 1e-3",
+                "Transformer · skip none · lr 1e-4",
+                "Transformer · skip last · lr 1e-3"
+            ]
         );
     }
 

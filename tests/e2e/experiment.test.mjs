@@ -174,10 +174,19 @@ test("run logs opened on the page show as runs, as if trained there", async () =
   const log = JSON.parse(await (await fetch(server.url + "datasets/wiki-29k/pretrained/lstm.json")).text());
   assert.equal(await page.textContent("#ranking-body tr[data-run='3'] .best"),
     log.epochs[log.best_epoch - 1].val.mean.toFixed(4));
+  // Dropped anywhere on the page: the same.
+  const text = await (await fetch(server.url + "datasets/wiki-29k/pretrained/transformer.json")).text();
+  await page.evaluate((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], "run.json", { type: "application/json" }));
+    document.body.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, text);
+  await page.waitForSelector("#card-4");
+  assert.match(await page.textContent("#label-4"), /^Transformer/);
   // Not a run log: named, nothing else changes.
   await page.setInputFiles("#open-results", { name: "notes.json", mimeType: "application/json", buffer: Buffer.from("{\"a\":1}") });
   await page.waitForFunction(() => /notes\.json is not a run log/.test(document.getElementById("notices").textContent));
-  assert.equal(await page.locator("#cards .card").count(), 3);
+  assert.equal(await page.locator("#cards .card").count(), 4);
   assert.deepEqual(errors, []);
   await context.close();
 });

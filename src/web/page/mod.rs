@@ -17,7 +17,7 @@ use crate::playground::PageState;
 use crate::protocol::{Cause, DatasetAt, Init, ToWorker};
 use crate::run::{ConfigError, ModelKind};
 use crate::session::Command;
-use gloo::events::EventListener;
+use gloo::events::{EventListener, EventListenerOptions};
 use runs::{ExportKind, Reply, Taken, WorkerLink};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -274,8 +274,10 @@ fn enable_shared_buttons() {
 fn listen() {
     let doc = dom::document();
     // Run logs dropped anywhere on the page, or chosen with "Open results".
-    EventListener::new(&doc, "dragover", |e| e.prevent_default()).forget();
-    EventListener::new(&doc, "drop", |e| {
+    // Not passive: the browser would open a dropped file itself.
+    let active = EventListenerOptions::enable_prevent_default;
+    EventListener::new_with_options(&doc, "dragover", active(), |e| e.prevent_default()).forget();
+    EventListener::new_with_options(&doc, "drop", active(), |e| {
         e.prevent_default();
         let files = e
             .dyn_ref::<web_sys::DragEvent>()
