@@ -38,7 +38,7 @@ pub const LESSONS: &[Lesson] = &[
         story: [
             "At the study's learning rate the Transformer's validation curve is flat at the train-mean line, and its prediction similarity is 1.000: it outputs one vector whatever it reads.",
             "The study counted that flat curve as a result; it is a model that never learnt, and at a tenth of the learning rate the same Transformer trains (retrain it here: its full-data log is not shipped).",
-            "Add a skip connection from the last sentence and it learns even at the study's rate: it starts at copy-last and climbs above it.",
+            "A skip connection from the last sentence lifts the collapsed model just above copy-last, but its training loss stays flat: it is the last sentence plus one constant vector, still not reading its input.",
         ],
         query: "dataset=wiki-29k&runs=transformer,transformer,transformer&2.lr=0.0001&3.skip=last",
         logs: &[
