@@ -250,6 +250,19 @@ impl Training {
     }
 }
 
+/// Which queued trainings get a worker now (indices into `trainings`, in order): the first
+/// ones queued, as many as the pool has room for beside those already active.
+pub fn to_start(trainings: &[&Training], pool: usize) -> Vec<usize> {
+    let active = trainings.iter().filter(|t| t.is_active()).count();
+    trainings
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.phase == Phase::Queued)
+        .map(|(i, _)| i)
+        .take(pool.saturating_sub(active))
+        .collect()
+}
+
 /// A run's row in the ranking from its seeds' trainings.
 pub fn entry(label: &str, trainings: &[&Training]) -> Entry {
     Entry {
@@ -398,6 +411,25 @@ mod tests {
         let opened = Training::from_log(log);
         assert!(opened.is_over());
         assert_eq!(opened.outcome().unwrap().best_val, 0.43);
+    }
+
+    #[test]
+    fn the_pool_starts_the_first_queued_while_it_has_room() {
+        let mut ts: Vec<Training> = (0..8)
+            .map(|_| Training::queued(RunConfig::default()))
+            .collect();
+        let start = |ts: &[Training], pool| to_start(&ts.iter().collect::<Vec<_>>(), pool);
+        assert_eq!(start(&ts, 3), [0, 1, 2]);
+        for i in [0, 1, 2] {
+            ts[i].phase = Phase::Loading("starting".into());
+        }
+        assert!(start(&ts, 3).is_empty(), "the pool is full");
+        ts[1] = trained(&[0.4]);
+        assert_eq!(start(&ts, 3), [3], "a finished training frees its worker");
+        ts[3].phase = Phase::Run(RunState::Stopped);
+        ts[4].phase = Phase::Failed("no".into());
+        assert_eq!(start(&ts, 3), [5]);
+        assert!(start(&ts, 0).is_empty());
     }
 
     #[test]

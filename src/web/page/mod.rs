@@ -10,7 +10,7 @@ mod view;
 
 use super::dom::{self, by_id};
 use super::fetch::{self, describe};
-use crate::card::{Phase, Training};
+use crate::card::{to_start, Phase, Training};
 use crate::dataset::Manifest;
 use crate::labels::labels;
 use crate::lessons;
@@ -426,20 +426,13 @@ impl App {
             return;
         };
         let dataset = dataset_url(&files.name);
-        let mut active = self
-            .cards
-            .iter()
-            .flat_map(|c| &c.slots)
-            .filter(|s| s.training.is_active())
-            .count();
-        for slot in self.cards.iter_mut().flat_map(|c| c.slots.iter_mut()) {
-            if active >= self.pool {
-                break;
-            }
-            if slot.training.phase != Phase::Queued {
-                continue;
-            }
-            active += 1;
+        let mut slots: Vec<&mut Slot> = self.cards.iter_mut().flat_map(|c| &mut c.slots).collect();
+        let chosen = to_start(
+            &slots.iter().map(|s| &s.training).collect::<Vec<_>>(),
+            self.pool,
+        );
+        for i in chosen {
+            let slot = &mut slots[i];
             let id = slot.id;
             let name = format!("lvm-{}-{}", slot.training.config.model, id);
             match WorkerLink::spawn(&name, move |reply| on_reply(id, reply)) {
