@@ -112,12 +112,11 @@ impl Training {
     }
 
     pub fn is_over(&self) -> bool {
-        matches!(
-            self.phase,
-            Phase::Run(RunState::Finished | RunState::Stopped | RunState::Failed)
-                | Phase::Failed(_)
-                | Phase::Evaluated
-        )
+        match self.phase {
+            Phase::Run(state) => state.is_over(),
+            Phase::Failed(_) | Phase::Evaluated => true,
+            Phase::Queued | Phase::Loading(_) => false,
+        }
     }
 
     /// Holding a worker: started and not yet over.
@@ -227,14 +226,14 @@ impl Training {
 
     /// What the ranking counts: the evaluated figure for loaded weights, else the best epoch.
     pub fn outcome(&self) -> Option<Outcome> {
-        let mut o = Outcome::of_epochs(&self.epochs, self.best_epoch);
-        if let Source::Log(log) = &self.source {
-            o = Outcome::of_log(log);
-            if let Some(o) = &mut o {
-                // Seconds measured elsewhere, not in this tab.
-                o.samples_per_second = None;
-            }
-        }
+        let o = match &self.source {
+            Source::Live => Outcome::of_epochs(&self.epochs, self.best_epoch),
+            // Seconds measured elsewhere, not in this tab.
+            Source::Log(log) => Outcome::of_log(log).map(|o| Outcome {
+                samples_per_second: None,
+                ..o
+            }),
+        };
         if let Some(p) = &self.pretrained {
             let best_epoch = o.as_ref().map_or(0, |o| o.best_epoch);
             return Some(Outcome {

@@ -76,7 +76,8 @@ pub enum RunState {
 }
 
 impl RunState {
-    fn is_over(self) -> bool {
+    /// Stopped, finished or failed: nothing more will happen to the run.
+    pub fn is_over(self) -> bool {
         matches!(
             self,
             RunState::Stopped | RunState::Finished | RunState::Failed

@@ -5,7 +5,7 @@ use crate::checkpoint::{self, Precision};
 use crate::data::{Split, Windows};
 use crate::labels::labels;
 use crate::metrics::{EpochMetrics, RunLog};
-use crate::playground::RunSpec;
+use crate::playground::{RunSpec, DATA_KEYS};
 use crate::ranking::{rank, text_table, Entry, Outcome};
 use crate::run::RunConfig;
 use crate::train::{evaluate, native_clock, retrieval, saved_config, TrainError, Trainer};
@@ -421,10 +421,9 @@ pub(super) fn read_logs(paths: &[PathBuf]) -> Result<Vec<RunLog>> {
         let log: RunLog = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a run log", path.display()))?;
         if let Some(first) = logs.first() {
-            let same = first.config.dataset == log.config.dataset
-                && first.config.split == log.config.split
-                && first.config.val_fraction == log.config.val_fraction
-                && first.config.sample == log.config.sample;
+            let same = DATA_KEYS
+                .iter()
+                .all(|k| first.config.get(k) == log.config.get(k));
             if !same {
                 anyhow::bail!(
                     "{} is a run on other data ({}) than the first log ({}): one table per \
