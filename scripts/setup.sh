@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing the playground need on a fresh machine; each
 # step is skipped when already done. `--serve` installs only what `./serve.sh` needs.
-#   Rust: the wasm32 target, rustfmt and clippy
+#   Rust: the wasm32 target, rustfmt and clippy; the pinned nightly with rust-src that
+#     scripts/build_threads.sh builds the threaded worker with (-Z build-std)
 #   wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version (no --locked: a locked
 #     dependency of the CLI is missing from the registry; see shared/TOOLCHAIN.md)
 #   Trunk 0.21.14 (0.22 needs a newer rustc)
@@ -12,6 +13,8 @@ serve_only=false
 [[ "${1:-}" == "--serve" ]] && serve_only=true
 
 rustup target add wasm32-unknown-unknown
+nightly=$(awk -F= '/^NIGHTLY=/ { print $2 }' scripts/build_threads.sh)
+rustup toolchain install "$nightly" --profile minimal --component rust-src
 $serve_only || rustup component add rustfmt clippy
 
 wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)

@@ -71,6 +71,8 @@ pub struct Training {
     pub best_epoch: Option<usize>,
     pub examples: Vec<Example>,
     pub pretrained: Option<Pretrained>,
+    /// Threads its worker was given for matrix products (0: it has no worker yet).
+    pub threads: usize,
 }
 
 impl Training {
@@ -85,6 +87,7 @@ impl Training {
             best_epoch: None,
             examples: Vec::new(),
             pretrained: None,
+            threads: 0,
         }
     }
 
@@ -249,16 +252,46 @@ impl Training {
     }
 }
 
-/// Which queued trainings get a worker now (indices into `trainings`, in order): the first
-/// ones queued, as many as the pool has room for beside those already active.
-pub fn to_start(trainings: &[&Training], pool: usize) -> Vec<usize> {
-    let active = trainings.iter().filter(|t| t.is_active()).count();
-    trainings
+/// The cores the page shares among its trainings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cores {
+    /// `navigator.hardwareConcurrency`.
+    pub count: usize,
+    /// Whether a worker may use several threads (a cross-origin-isolated page, which has
+    /// shared memory); if not, every training is one worker on one thread.
+    pub threaded: bool,
+}
+
+/// Which queued trainings get a worker now, in order, each with its thread count.
+///
+/// Without threads: the first ones queued, one thread each, as many as there are cores less
+/// one for the page beside those already active. With threads, the cores that active
+/// trainings do not hold are shared among as many of the first queued ones as there are
+/// such cores: one training gets them all, four share them, and the earlier ones get any
+/// remainder. (A training's worker is idle while its pool multiplies, and its pool idles
+/// while it runs elementwise maps, so the page needs no core of its own.)
+pub fn to_start(trainings: &[&Training], cores: Cores) -> Vec<(usize, usize)> {
+    let active = trainings.iter().filter(|t| t.is_active());
+    let queued = trainings
         .iter()
         .enumerate()
         .filter(|(_, t)| t.phase == Phase::Queued)
-        .map(|(i, _)| i)
-        .take(pool.saturating_sub(active))
+        .map(|(i, _)| i);
+    if !cores.threaded {
+        let pool = cores.count.saturating_sub(1).max(1);
+        return queued
+            .take(pool.saturating_sub(active.count()))
+            .map(|i| (i, 1))
+            .collect();
+    }
+    let held: usize = active.map(|t| t.threads.max(1)).sum();
+    let free = cores.count.max(1).saturating_sub(held);
+    let chosen: Vec<usize> = queued.take(free).collect();
+    let n = chosen.len().max(1);
+    chosen
+        .into_iter()
+        .enumerate()
+        .map(|(k, i)| (i, free / n + usize::from(k < free % n)))
         .collect()
 }
 
@@ -417,18 +450,64 @@ mod tests {
         let mut ts: Vec<Training> = (0..8)
             .map(|_| Training::queued(RunConfig::default()))
             .collect();
-        let start = |ts: &[Training], pool| to_start(&ts.iter().collect::<Vec<_>>(), pool);
-        assert_eq!(start(&ts, 3), [0, 1, 2]);
+        let one_thread = |count| Cores {
+            count,
+            threaded: false,
+        };
+        let start = |ts: &[Training], cores| to_start(&ts.iter().collect::<Vec<_>>(), cores);
+        assert_eq!(start(&ts, one_thread(4)), [(0, 1), (1, 1), (2, 1)]);
         for i in [0, 1, 2] {
             ts[i].phase = Phase::Loading("starting".into());
         }
-        assert!(start(&ts, 3).is_empty(), "the pool is full");
+        assert!(start(&ts, one_thread(4)).is_empty(), "the pool is full");
         ts[1] = trained(&[0.4]);
-        assert_eq!(start(&ts, 3), [3], "a finished training frees its worker");
+        assert_eq!(
+            start(&ts, one_thread(4)),
+            [(3, 1)],
+            "a finished training frees its worker"
+        );
         ts[3].phase = Phase::Run(RunState::Stopped);
         ts[4].phase = Phase::Failed("no".into());
-        assert_eq!(start(&ts, 3), [5]);
-        assert!(start(&ts, 0).is_empty());
+        assert_eq!(start(&ts, one_thread(4)), [(5, 1)]);
+        assert_eq!(start(&ts, one_thread(1)), [], "one core: one worker");
+    }
+
+    #[test]
+    fn threaded_trainings_share_the_free_cores() {
+        let queued = |n| -> Vec<Training> {
+            (0..n)
+                .map(|_| Training::queued(RunConfig::default()))
+                .collect()
+        };
+        let cores = |count| Cores {
+            count,
+            threaded: true,
+        };
+        let start = |ts: &[Training], c| to_start(&ts.iter().collect::<Vec<_>>(), c);
+        assert_eq!(start(&queued(1), cores(8)), [(0, 8)], "one run gets all");
+        assert_eq!(
+            start(&queued(3), cores(8)),
+            [(0, 3), (1, 3), (2, 2)],
+            "the earlier ones get the remainder"
+        );
+        assert_eq!(
+            start(&queued(4), cores(2)),
+            [(0, 1), (1, 1)],
+            "at most one training a core"
+        );
+        let mut ts = queued(3);
+        ts[0].phase = Phase::Loading("starting".into());
+        ts[0].threads = 6;
+        assert_eq!(
+            start(&ts, cores(8)),
+            [(1, 1), (2, 1)],
+            "what is held is not free"
+        );
+        ts[1].phase = Phase::Loading("starting".into());
+        ts[1].threads = 2;
+        assert_eq!(start(&ts, cores(8)), [], "all 8 held");
+        ts[0] = trained(&[0.4]);
+        assert_eq!(start(&ts, cores(8)), [(2, 6)], "a finished one frees its 6");
     }
 
     #[test]

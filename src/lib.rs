@@ -22,6 +22,7 @@ pub mod rng;
 pub mod run;
 pub mod session;
 pub mod spread;
+pub mod threads;
 pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

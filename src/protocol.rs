@@ -77,8 +77,11 @@ fn default_steps() -> usize {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum FromWorker {
-    /// The worker listens: messages sent before this are lost.
-    Ready,
+    /// The worker listens (messages sent before this are lost), and its matrix products use
+    /// `threads` threads.
+    Ready {
+        threads: usize,
+    },
     /// What the run did (started, progress, an epoch, a failure, …).
     Event {
         event: Event,
@@ -245,8 +248,8 @@ mod tests {
         );
         assert_eq!(FromWorker::from_json(&e.to_json()).unwrap(), e);
         assert_eq!(
-            FromWorker::from_json(r#"{"type":"ready"}"#).unwrap(),
-            FromWorker::Ready
+            FromWorker::from_json(r#"{"type":"ready","threads":2}"#).unwrap(),
+            FromWorker::Ready { threads: 2 }
         );
     }
 

@@ -71,7 +71,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     }
     if args.products > 0 {
         println!(
-            "\nmatrix products alone (candle's float32 matmul, {} each):",
+            "\nmatrix products alone (the models' float32 matmul, {} each):",
             args.products
         );
         println!(

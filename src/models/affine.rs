@@ -4,9 +4,9 @@
 //! `dx` even when `x` is data, and passes `dW` through the transpose node as a strided
 //! `[in, out]` tensor that is added element by element into a zero `[out, in]` one. Here `dW`
 //! is one matmul straight into `[out, in]`, `db` a column sum, and `dx` only when something
-//! upstream wants it. The forward runs candle's own CPU matmul, so its figures are unchanged.
+//! upstream wants it. Every product is `product`'s: candle's gemm call on our thread count.
 
-use candle_core::backend::BackendStorage;
+use super::product::{matmul, product};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 
 /// `x · Wᵀ + b` for `x: [rows, in]`, `w: [out, in]`, `b: [out]`.
@@ -33,18 +33,18 @@ fn forward(
     if inp != w_inp {
         candle_core::bail!("affine: input has {inp} features, the weight expects {w_inp}");
     }
-    let y = x.matmul(w, (1, rows, out, inp), xl, &wl.transpose(0, 1)?)?;
+    let y = product(x, xl, w, &wl.transpose(0, 1)?, (rows, out, inp))?;
     Ok((y, Shape::from((rows, out))))
 }
 
 /// Gradients of `x · Wᵀ` given the output's gradient `g: [rows, out]`.
 fn backward(x: &Tensor, w: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Tensor)> {
     let dx = if x.track_op() {
-        Some(g.matmul(w)?)
+        Some(matmul(g, w)?)
     } else {
         None
     };
-    let dw = g.t()?.matmul(x)?;
+    let dw = matmul(&g.t()?, x)?;
     Ok((dx, dw))
 }
 

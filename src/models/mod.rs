@@ -6,6 +6,7 @@ pub mod layers;
 mod lstm;
 mod mlp;
 pub mod params;
+pub(crate) mod product;
 mod transformer;
 
 pub use layers::Mode;

@@ -57,7 +57,23 @@ pub fn start() {
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| on_message(e.data()));
     scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
-    send(&FromWorker::Ready);
+    send(&FromWorker::Ready {
+        threads: crate::threads::get(),
+    });
+}
+
+/// The entry of the worker built with threads (`www/threads-worker.js` calls it): starts a
+/// rayon pool of `threads` Web Workers on this module's shared memory, has every matrix
+/// product use it, then starts as `start` does. One thread needs no pool.
+#[cfg(feature = "threads")]
+#[wasm_bindgen(js_name = startThreadedWorker)]
+pub async fn start_threaded(threads: usize) -> Result<(), JsValue> {
+    if threads > 1 {
+        wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await?;
+    }
+    crate::threads::set(threads);
+    start();
+    Ok(())
 }
 
 /// A message: its JSON, and the bytes that came beside it (`[json, bytes]`).

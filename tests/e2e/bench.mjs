@@ -7,7 +7,9 @@
 // Environment: BENCH_MODELS (comma list), BENCH_SECONDS (per throughput figure), BENCH_STEPS
 // and BENCH_WARMUP (worker bench), BENCH_PRODUCTS (repetitions of each matrix product),
 // BENCH_STEP_TIMES=1 (print every step), BENCH_SKIP_LOAD=1, BENCH_ONLY_WORKER=1 (the worker
-// bench alone).
+// bench alone), BENCH_THREADS (comma list of the workers the worker bench uses, in turn:
+// "single" the single-threaded build, a number N the threaded build on N threads; default
+// "single,1,2").
 import { stat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { serve, launch, open, totalSteps, benchInWorker, productsInWorker, DIST } from "./harness.mjs";
@@ -67,10 +69,10 @@ async function throughput(models) {
 }
 
 /** `lvm bench`'s figures for each model, each from a fresh playground worker. */
-async function workerBench(models, steps) {
+async function workerBench(models, steps, threads) {
   const { page, context } = await open(browser, server.url + "?models=mlp");
   const out = [];
-  for (const model of models) out.push({ model, ...await benchInWorker(page, `sample=4000&model=${model}`, steps, WARMUP) });
+  for (const model of models) out.push({ model, ...await benchInWorker(page, `sample=4000&model=${model}`, steps, WARMUP, threads) });
   await context.close();
   return out;
 }
@@ -81,10 +83,14 @@ async function workerBench(models, steps) {
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const BENCH_MODELS = (process.env.BENCH_MODELS ?? "mlp,lstm,transformer,transformer-infonce").split(",").filter(Boolean);
 const fmt = (x, w, d = 1) => x.toFixed(d).padStart(w);
-console.log("one worker, `lvm bench` figures (batch: the model's own; BENCH_WARMUP warm-up + BENCH_STEPS timed steps):");
-console.log(`${"model".padEnd(20)} ${"batch".padStart(5)} ${"train ms/step".padStart(13)} ${"median".padStart(6)} ${"samples/s".padStart(9)} ${"infer ms/batch".padStart(14)} ${"samples/s".padStart(9)}   batch / forward+loss / backward / Adam, ms`);
+const SETTINGS = (process.env.BENCH_THREADS ?? "single,1,2").split(",").filter(Boolean);
+const workerOf = (s) => (s === "single" ? undefined : Number(s));
+const nameOf = (s) => (s === "single" ? "single-threaded build" : `threaded build, ${s} thread${s === "1" ? "" : "s"}`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-for (const r of await workerBench(BENCH_MODELS, Number(process.env.BENCH_STEPS ?? 10))) {
+for (const setting of SETTINGS) {
+console.log(`one worker (${nameOf(setting)}), \`lvm bench\` figures (batch: the model's own; BENCH_WARMUP warm-up + BENCH_STEPS timed steps):`);
+console.log(`${"model".padEnd(20)} ${"batch".padStart(5)} ${"train ms/step".padStart(13)} ${"median".padStart(6)} ${"samples/s".padStart(9)} ${"infer ms/batch".padStart(14)} ${"samples/s".padStart(9)}   batch / forward+loss / backward / Adam, ms`);
+for (const r of await workerBench(BENCH_MODELS, Number(process.env.BENCH_STEPS ?? 10), workerOf(setting))) {
   if (process.env.BENCH_STEP_TIMES) console.log(`  ${r.model} steps, ms: ${r.train_step_ms.map((x) => x.toFixed(0)).join(" ")}`);
   const p = r.train_phases_ms;
   console.log(`${r.model.padEnd(20)} ${String(r.batch).padStart(5)} ${fmt(r.train_ms_per_step, 13)} ${fmt(median(r.train_step_ms), 6, 0)} ${fmt(r.train_samples_per_second, 9)} ${fmt(r.infer_ms_per_batch, 14)} ${fmt(r.infer_samples_per_second, 9)}   ${[p.batch, p.forward, p.backward, p.optimizer].map((x) => x.toFixed(1)).join(" / ")}   memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
@@ -93,11 +99,12 @@ for (const r of await workerBench(BENCH_MODELS, Number(process.env.BENCH_STEPS ?
   // The matrix products alone, as `lvm bench` prints them natively: what bounds a step.
   const reps = Number(process.env.BENCH_PRODUCTS ?? 20);
   const { page, context } = await open(browser, server.url + "?models=mlp");
-  console.log(`matrix products alone in one worker (candle's float32 matmul, ${reps} each):`);
-  for (const r of await productsInWorker(page, reps)) {
+  console.log(`matrix products alone in one worker (${nameOf(setting)}; the models' float32 matmul, ${reps} each):`);
+  for (const r of await productsInWorker(page, reps, workerOf(setting))) {
     console.log(`${r.what.padEnd(26)} ${`[${r.m}, ${r.k}] · [${r.k}, ${r.n}]`.padStart(28)} ${fmt(r.ms, 9, 2)} ms ${fmt(r.gflops, 7)} GFLOP/s`);
   }
   await context.close();
+}
 }
 if (process.env.BENCH_ONLY_WORKER) {
   await browser.close();

@@ -20,8 +20,20 @@ const TYPES = {
   ".safetensors": "application/octet-stream",
 };
 
-/** Serves DIST on 127.0.0.1 (a free port); resolves to { url, close }. */
-export async function serve() {
+/**
+ * The headers of a cross-origin-isolated page (what `./serve.sh` sends): shared memory, so the
+ * page starts the training worker built with threads.
+ */
+export const ISOLATION = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+};
+
+/**
+ * Serves DIST on 127.0.0.1 (a free port), cross-origin isolated unless `isolated: false` (a
+ * plain static host); resolves to { url, close }.
+ */
+export async function serve({ isolated = true } = {}) {
   const server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -32,6 +44,7 @@ export async function serve() {
       res.writeHead(200, {
         "content-type": TYPES[extname(file)] ?? "application/octet-stream",
         "content-length": info.size,
+        ...(isolated ? ISOLATION : {}),
       });
       res.end(await readFile(file));
     } catch {
@@ -73,12 +86,20 @@ export async function open(browser, url) {
 }
 
 /**
+ * A playground worker of the page's own, in the page: the single-threaded build, or with
+ * `threads` the one built with wasm threads (needs an isolated page).
+ */
+const NEW_WORKER = `(threads) => threads === undefined
+  ? new Worker("./worker_loader.js")
+  : new Worker("./threads/worker.js?threads=" + threads, { type: "module" })`;
+
+/**
  * Sends `message` (a `ToWorker`, src/protocol.rs) to a playground worker of its own and
  * resolves to its `FromWorker` reply of `replyType`.
  */
-function askWorker(page, message, replyType) {
-  return page.evaluate(([message, replyType]) => new Promise((resolve, reject) => {
-    const worker = new Worker("./worker_loader.js");
+function askWorker(page, message, replyType, threads) {
+  return page.evaluate(([message, replyType, threads, newWorker]) => new Promise((resolve, reject) => {
+    const worker = eval(newWorker)(threads);
     worker.onerror = (e) => reject(new Error(`the worker crashed: ${e.message}`));
     worker.onmessage = (e) => {
       const msg = JSON.parse(typeof e.data === "string" ? e.data : e.data[0]);
@@ -92,25 +113,69 @@ function askWorker(page, message, replyType) {
         reject(new Error(`${msg.event.cause}: ${msg.event.message}`));
       }
     };
-  }), [message, replyType]);
+  }), [message, replyType, threads, NEW_WORKER]);
+}
+
+/**
+ * Trains a run config to its end in a worker of its own (`threads` as in `askWorker`) and
+ * resolves to the threads its worker said it has and what would tell two runs apart: the step losses it reports (every few steps, by
+ * step count), every epoch's metrics without timings, and the SHA-256 of its exported weights'
+ * tensors.
+ */
+export function trainInWorker(page, config, dataset, threads) {
+  return page.evaluate(([config, dataset, threads, newWorker]) => new Promise((resolve, reject) => {
+    const worker = eval(newWorker)(threads);
+    const losses = [], epochs = [];
+    let ready;
+    const send = (m) => worker.postMessage(JSON.stringify(m));
+    worker.onerror = (e) => reject(new Error(`the worker crashed: ${e.message}`));
+    worker.onmessage = async (e) => {
+      const msg = JSON.parse(typeof e.data === "string" ? e.data : e.data[0]);
+      const ev = msg.event ?? {};
+      if (msg.type === "ready") {
+        ready = msg;
+        // Absolute, as the page sends it: a worker resolves URLs against its own script's.
+        send({ type: "init", config, dataset: new URL(dataset, location.href).href });
+        send({ type: "run" });
+      } else if (ev.type === "progress") {
+        losses.push([ev.step, ev.loss]);
+      } else if (ev.type === "epoch") {
+        const { seconds, samples_per_second, ...metrics } = ev.metrics;
+        epochs.push(metrics);
+      } else if (ev.type === "state" && ev.state === "finished") {
+        send({ type: "export" });
+      } else if (ev.type === "failed") {
+        worker.terminate();
+        reject(new Error(`${ev.cause}: ${ev.message}`));
+      } else if (msg.type === "export") {
+        // The tensors only: the safetensors header's metadata holds the log, with timings.
+        const bytes = e.data[1];
+        const header = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+        const digest = await crypto.subtle.digest("SHA-256", bytes.slice(8 + header));
+        worker.terminate();
+        resolve({ threads: ready.threads, losses, epochs,
+          weights: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") });
+      }
+    };
+  }), [config, dataset, threads, NEW_WORKER]);
 }
 
 /**
  * `lvm bench`'s figures (training and inference) for one run config, measured by a playground
  * worker of its own through its `bench` message, on the dataset the page has cached.
  */
-export async function benchInWorker(page, config, steps, warmup = 3) {
+export async function benchInWorker(page, config, steps, warmup = 3, threads = undefined) {
   await page.waitForFunction(() => / Ready\.$/.test(document.getElementById("data-status").textContent),
     null, { timeout: 600_000 });
   const dataset = await page.inputValue("#shared-dataset");
   const msg = await askWorker(page, { type: "bench", config: `dataset=${dataset}&${config}`,
-    dataset: `datasets/${dataset}/`, warmup, steps }, "bench");
+    dataset: new URL(`datasets/${dataset}/`, page.url()).href, warmup, steps }, "bench", threads);
   return { ...msg.speed, memory_bytes: msg.memory_bytes };
 }
 
 /** `lvm bench`'s "matrix products alone": each study model's largest product, timed in a worker. */
-export async function productsInWorker(page, reps) {
-  return (await askWorker(page, { type: "products", reps }, "products")).rates;
+export async function productsInWorker(page, reps, threads = undefined) {
+  return (await askWorker(page, { type: "products", reps }, "products", threads)).rates;
 }
 
 /** Pixels of a canvas drawn in the given colour (r, g, b). */

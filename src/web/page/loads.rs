@@ -112,7 +112,7 @@ pub async fn load_pretrained(run: usize) {
             crate::run::Skip::None => model.to_string(),
             skip => format!("{model}-skip-{skip}"),
         };
-        let link = match WorkerLink::spawn(&format!("lvm-pretrained-{model}"), move |reply| {
+        let link = match WorkerLink::spawn(&format!("lvm-pretrained-{model}"), None, move |reply| {
             on_reply(id, reply)
         }) {
             Ok(link) => Some(link),

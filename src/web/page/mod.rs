@@ -10,7 +10,7 @@ mod view;
 
 use super::dom::{self, by_id};
 use super::fetch::{self, describe};
-use crate::card::{to_start, Phase, Training};
+use crate::card::{to_start, Cores, Phase, Training};
 use crate::dataset::Manifest;
 use crate::labels::labels;
 use crate::lessons;
@@ -35,9 +35,12 @@ pub struct Files {
     pub texts: Vec<String>,
 }
 
-/// URL prefix of a dataset's files (Trunk copies `datasets/` into `dist/`).
+/// URL prefix of a dataset's files (Trunk copies `datasets/` into `dist/`), absolute: a worker
+/// resolves a relative URL against its own script's, and the threaded one lives in `threads/`.
 fn dataset_url(name: &str) -> String {
-    format!("datasets/{name}/")
+    let relative = format!("datasets/{name}/");
+    let page = dom::window().location().href().unwrap_or_default();
+    web_sys::Url::new_with_base(&relative, &page).map_or(relative, |u| u.href())
 }
 
 pub enum Data {
@@ -80,8 +83,8 @@ pub struct App {
     /// One per run, in the experiment's order.
     cards: Vec<Card>,
     next_id: u64,
-    /// Trainings that may hold a worker at once.
-    pool: usize,
+    /// What the trainings' workers share.
+    cores: Cores,
     data: Data,
     pending_start: Option<Start>,
     /// Problems with the link or a control, shown at the top.
@@ -97,10 +100,16 @@ fn with_app<R>(f: impl FnOnce(&mut App) -> R) -> Option<R> {
     APP.with(|a| a.borrow_mut().as_mut().map(f))
 }
 
-/// Workers that train at once: one a core, less one for the page (at least one).
-fn pool_size() -> usize {
-    let cores = dom::window().navigator().hardware_concurrency() as usize;
-    cores.saturating_sub(1).max(1)
+/// The cores, and whether workers can share memory with their thread pools (a
+/// cross-origin-isolated page, the headers `./serve.sh` sends).
+fn cores() -> Cores {
+    let window = dom::window();
+    Cores {
+        count: window.navigator().hardware_concurrency() as usize,
+        // web-sys has no binding for it.
+        threaded: js_sys::Reflect::get(&window, &"crossOriginIsolated".into())
+            .is_ok_and(|v| v.is_truthy()),
+    }
 }
 
 /// Builds the page from the URL and starts loading its dataset.
@@ -125,11 +134,12 @@ pub fn start() {
         n
     };
     view::skeleton(&state);
+    view::threads_note(cores());
     let app = App {
         cards: state.runs.iter().map(|_| Card::default()).collect(),
         state,
         next_id: 0,
-        pool: pool_size(),
+        cores: cores(),
         data: Data::Failed {
             name: String::new(),
             message: "not loaded".into(),
@@ -429,13 +439,15 @@ impl App {
         let mut slots: Vec<&mut Slot> = self.cards.iter_mut().flat_map(|c| &mut c.slots).collect();
         let chosen = to_start(
             &slots.iter().map(|s| &s.training).collect::<Vec<_>>(),
-            self.pool,
+            self.cores,
         );
-        for i in chosen {
+        for (i, threads) in chosen {
             let slot = &mut slots[i];
             let id = slot.id;
+            slot.training.threads = threads;
             let name = format!("lvm-{}-{}", slot.training.config.model, id);
-            match WorkerLink::spawn(&name, move |reply| on_reply(id, reply)) {
+            let threaded = self.cores.threaded.then_some(threads);
+            match WorkerLink::spawn(&name, threaded, move |reply| on_reply(id, reply)) {
                 Ok(mut link) => {
                     slot.training.phase = Phase::Loading("starting a worker…".into());
                     let init = ToWorker::Init(Init {

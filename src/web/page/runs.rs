@@ -9,8 +9,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-/// Script Trunk writes for the `worker` binary (`data-loader-shim` in www/index.html).
+/// Script Trunk writes for the `worker` binary (`data-loader-shim` in www/index.html): one
+/// thread, for a page without shared memory.
 const WORKER_SCRIPT: &str = "./worker_loader.js";
+/// The worker built with wasm threads (scripts/build_threads.sh), a module worker that takes
+/// its thread count from its URL.
+const THREADED_WORKER_SCRIPT: &str = "./threads/worker.js";
 
 /// What "Export" asked for, remembered until the worker's reply arrives.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,7 +72,7 @@ pub fn decode(data: JsValue) -> Reply {
         _ => return Reply::Crashed("the worker sent an unknown message".into()),
     };
     match (FromWorker::from_json(&json), bytes) {
-        (Ok(FromWorker::Ready), _) => Reply::Ready,
+        (Ok(FromWorker::Ready { .. }), _) => Reply::Ready,
         (Ok(FromWorker::Event { event }), _) => Reply::Event(Box::new(event)),
         (Ok(FromWorker::Export(log)), Some(weights)) => Reply::Export {
             weights,
@@ -84,12 +88,26 @@ pub fn decode(data: JsValue) -> Reply {
 }
 
 impl WorkerLink {
-    /// Starts a worker named `name`; `on_reply` gets every message it sends, and its crash.
-    pub fn spawn(name: &str, on_reply: impl Fn(Reply) + Clone + 'static) -> Result<Self, String> {
+    /// Starts a worker named `name`, the threaded build with `threads` if given; `on_reply`
+    /// gets every message it sends, and its crash.
+    pub fn spawn(
+        name: &str,
+        threads: Option<usize>,
+        on_reply: impl Fn(Reply) + Clone + 'static,
+    ) -> Result<Self, String> {
         let options = WorkerOptions::new();
-        options.set_type(WorkerType::Classic);
         options.set_name(name);
-        let worker = Worker::new_with_options(WORKER_SCRIPT, &options)
+        let script = match threads {
+            Some(n) => {
+                options.set_type(WorkerType::Module);
+                format!("{THREADED_WORKER_SCRIPT}?threads={n}")
+            }
+            None => {
+                options.set_type(WorkerType::Classic);
+                WORKER_SCRIPT.to_string()
+            }
+        };
+        let worker = Worker::new_with_options(&script, &options)
             .map_err(|e| format!("could not start a worker: {}", describe(&e)))?;
         let reply = on_reply.clone();
         let onmessage =

@@ -6,7 +6,7 @@ use super::super::dom::{self, by_id, escape, set_hidden, set_text};
 use super::super::plot::{self, Band, Level, Series};
 use super::controls;
 use super::{App, Card, Data};
-use crate::card::{curves, entry, Phase, Training};
+use crate::card::{curves, entry, Cores, Phase, Training};
 use crate::metrics::group_digits;
 use crate::playground::PageState;
 use crate::ranking::{format_best, rank};
@@ -27,6 +27,23 @@ pub fn color(run: usize) -> &'static str {
 }
 
 /// The controls and the cards, built from the URL's state.
+/// One line on how runs use the cores here.
+pub fn threads_note(cores: Cores) {
+    let text = if cores.threaded {
+        format!(
+            "Threads: the {} cores are shared among the runs training at once; one run alone \
+             multiplies its matrices on all {}.",
+            cores.count, cores.count
+        )
+    } else {
+        "Threads: this page is not cross-origin isolated (its server sends no \
+         Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy headers), so each run \
+         trains on one thread; several runs still train at once."
+            .to_string()
+    };
+    set_text("threads-note", &text);
+}
+
 pub fn skeleton(state: &PageState) {
     let options: String = ModelKind::ALL
         .iter()
@@ -167,6 +184,11 @@ fn trainings(card: &Card) -> Vec<&Training> {
 
 /// One training's status line: "training: epoch 2/10, step …", "queued", "finished".
 fn status(t: &Training) -> String {
+    let on = match t.threads {
+        0 => String::new(),
+        1 => " on 1 thread".to_string(),
+        n => format!(" on {n} threads"),
+    };
     match &t.phase {
         Phase::Queued => "queued: waiting for a free worker".to_string(),
         Phase::Loading(s) => s.clone(),
@@ -180,7 +202,7 @@ fn status(t: &Training) -> String {
             };
             match t.progress {
                 Some(p) => format!(
-                    "{word}: epoch {}/{}, step {}/{} (total {}), loss {:.4}, {:.0} samples/s",
+                    "{word}{on}: epoch {}/{}, step {}/{} (total {}), loss {:.4}, {:.0} samples/s",
                     p.epoch,
                     t.config.epochs,
                     p.step_in_epoch,
@@ -189,7 +211,7 @@ fn status(t: &Training) -> String {
                     p.loss,
                     p.samples_per_second
                 ),
-                None => word.to_string(),
+                None => format!("{word}{on}"),
             }
         }
         Phase::Evaluated => "pretrained weights, evaluated here".to_string(),

@@ -1,0 +1,207 @@
+//! Float32 matrix products on the thread count `crate::threads` gives.
+//!
+//! The same gemm call as candle 0.11's CPU matmul (`cpu_backend::MatMul`, one batch), with two
+//! differences. The thread count is ours: candle reads it from the environment, which a
+//! browser worker does not have, so it would run every product on one thread there. And the
+//! threads split the result into column blocks, one single-threaded gemm call each
+//! (`block_width`), instead of gemm's own threading. The results are those of candle's matmul
+//! to the bit at any thread count: no sum over `k` is ever split.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use gemm::Parallelism;
+
+/// `a · b` for 2-D float32 tensors of any strides (no gradient: for backward passes and
+/// benchmarks).
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    a.apply_op2_no_bwd(b, &Product)
+}
+
+struct Product;
+
+impl CustomOp2 for Product {
+    fn name(&self) -> &'static str {
+        "product"
+    }
+
+    fn cpu_fwd(
+        &self,
+        a: &CpuStorage,
+        al: &Layout,
+        b: &CpuStorage,
+        bl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (m, k) = al.shape().dims2()?;
+        let (k2, n) = bl.shape().dims2()?;
+        if k != k2 {
+            candle_core::bail!("product: [{m}, {k}] · [{k2}, {n}]");
+        }
+        Ok((product(a, al, b, bl, (m, n, k))?, Shape::from((m, n))))
+    }
+}
+
+/// `a · b` with `a: [m, k]` and `b: [k, n]` as laid out by `al` and `bl` (a transpose is a
+/// layout, not a copy); the result is a contiguous `[m, n]`.
+pub fn product(
+    a: &CpuStorage,
+    al: &Layout,
+    b: &CpuStorage,
+    bl: &Layout,
+    (m, n, k): (usize, usize, usize),
+) -> Result<CpuStorage> {
+    let (CpuStorage::F32(a), CpuStorage::F32(b)) = (a, b) else {
+        // Only the models' float32 products need our thread count; others keep candle's.
+        return a.matmul(b, (1, m, n, k), al, bl);
+    };
+    let (a, b) = (&a[al.start_offset()..], &b[bl.start_offset()..]);
+    let ([a_rs, a_cs], [b_rs, b_cs]) = (strides(al)?, strides(bl)?);
+    let mut dst = vec![0f32; m * n];
+    if m * n == 0 {
+        return Ok(CpuStorage::F32(dst));
+    }
+    let width = block_width(m, n, k, crate::threads::get());
+    let (a, b, c) = (
+        a.as_ptr() as usize,
+        b.as_ptr() as usize,
+        dst.as_mut_ptr() as usize,
+    );
+    // Column block `j0..j0 + cols` of the result: `a` times those columns of `b`.
+    let block = |j0: usize| {
+        let cols = width.min(n - j0);
+        // SAFETY: the strides and offsets come from candle layouts of these very buffers,
+        // whose shapes are [m, k] and [k, n]; `dst` is a contiguous [m, n], and each block
+        // writes its own columns of it.
+        unsafe {
+            gemm::gemm(
+                m,
+                cols,
+                k,
+                (c as *mut f32).add(j0),
+                1,
+                n as isize,
+                false,
+                a as *const f32,
+                a_cs,
+                a_rs,
+                (b as *const f32).offset(j0 as isize * b_cs),
+                b_cs,
+                b_rs,
+                0f32,
+                1f32,
+                false,
+                false,
+                false,
+                Parallelism::None,
+            );
+        }
+    };
+    if width >= n {
+        block(0);
+    } else {
+        // One task a block (a parallel iterator over the block starts ran them one after the
+        // other here: 1.05× at two threads natively, against 1.6-1.9× this way).
+        rayon::scope(|s| {
+            for j0 in (0..n).step_by(width) {
+                s.spawn(move |_| block(j0));
+            }
+        });
+    }
+    Ok(CpuStorage::F32(dst))
+}
+
+/// Columns per block when `threads` threads compute an `[m, k] · [k, n]` product: blocks of
+/// one single-threaded gemm call each, one a thread (`n` itself: no split).
+///
+/// A block computes each of its elements exactly as the whole call would: gemm sums over `k`
+/// in chunks whose size depends on `k` alone, and the microkernels add in the same order
+/// whatever a column's position. Three of gemm's paths depend on the width, so a split keeps
+/// every block on the path of the whole: more than 2 terms (else `gevv`), at least 2 columns
+/// (else `gemv`), and more than 64 rows or columns (else its small-size chunking of `k`).
+/// gemm's own threading (`Parallelism::Rayon`) would give the same bits too, but it forks
+/// and joins twice per chunk of `k`, and at these shapes its second thread bought 1.0-1.35×
+/// in a worker.
+fn block_width(m: usize, n: usize, k: usize, threads: usize) -> usize {
+    // Below this much work a second thread costs more than it saves (gemm's own threshold).
+    const MIN_WORK: usize = 48 * 48 * 256;
+    // Whole SIMD panels per block (gemm's widest microkernel is 4 × 16 lanes wide).
+    const ALIGN: usize = 64;
+    if threads < 2 || k <= 2 || m.saturating_mul(n).saturating_mul(k) < MIN_WORK {
+        return n;
+    }
+    let width = n.div_ceil(threads).next_multiple_of(ALIGN);
+    let narrowest = n - (n - 1) / width * width;
+    let same_path = narrowest >= 2 && (m > 64 || narrowest > 64);
+    if width < n && same_path {
+        width
+    } else {
+        n
+    }
+}
+
+/// A 2-D layout's (row, column) strides, checked to stay inside what its shape spans.
+fn strides(l: &Layout) -> Result<[isize; 2]> {
+    match l.stride() {
+        [rs, cs] => Ok([*rs as isize, *cs as isize]),
+        s => candle_core::bail!("product: a 2-D layout expected, strides {s:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// The same bits as candle's matmul, for plain, transposed and offset operands, at 1-8
+    /// threads.
+    #[test]
+    fn equals_candles_matmul_to_the_bit() {
+        let dev = Device::Cpu;
+        let vals = |n: usize, s: f32| (0..n).map(|i| (i as f32 * s).sin()).collect::<Vec<_>>();
+        // Big enough for gemm's threading threshold and its packed paths.
+        let a = Tensor::from_vec(vals(130 * 300, 0.37), (130, 300), &dev).unwrap();
+        let b = Tensor::from_vec(vals(300 * 200, 0.11), (300, 200), &dev).unwrap();
+        let bt = Tensor::from_vec(vals(200 * 300, 0.23), (200, 300), &dev).unwrap();
+        let cases = [
+            (a.clone(), b.clone()),
+            (a.clone(), bt.t().unwrap()),
+            (bt.clone(), a.t().unwrap()),
+            (a.narrow(0, 3, 100).unwrap(), b.narrow(1, 7, 150).unwrap()),
+            // Few rows: blocks stay wider than 64 columns, or there is no split.
+            (a.narrow(0, 0, 40).unwrap(), bt.t().unwrap()),
+            (a.narrow(0, 0, 40).unwrap(), b.narrow(1, 0, 100).unwrap()),
+        ];
+        for threads in [1, 2, 3, 8] {
+            crate::threads::set(threads);
+            for (x, y) in &cases {
+                let ours = matmul(x, y).unwrap().to_vec2::<f32>().unwrap();
+                let candle = x.matmul(y).unwrap().to_vec2::<f32>().unwrap();
+                assert!(
+                    ours == candle,
+                    "differs at {threads} threads: {:?}",
+                    x.dims()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::block_width;
+
+    #[test]
+    fn blocks_split_the_columns_only_where_the_path_stays() {
+        // The study's products at two threads: two blocks of whole 64-column panels.
+        assert_eq!(block_width(128, 1024, 3840, 2), 512);
+        assert_eq!(block_width(128, 4096, 1024, 2), 2048);
+        assert_eq!(block_width(320, 2048, 512, 3), 704);
+        assert_eq!(block_width(128, 1024, 3840, 1), 1024, "one thread");
+        assert_eq!(block_width(8, 8, 8, 2), 8, "too little work");
+        assert_eq!(block_width(4096, 4096, 2, 2), 4096, "gevv for k <= 2");
+        // 40 rows: a last block of 36 columns would take gemm's small-size path.
+        assert_eq!(block_width(40, 100, 4096, 2), 100);
+        assert_eq!(block_width(40, 300, 4096, 2), 192);
+        // 129 columns: the last block would be one column wide (gemv).
+        assert_eq!(block_width(512, 129, 512, 2), 129);
+    }
+}
