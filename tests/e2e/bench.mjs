@@ -88,23 +88,23 @@ const workerOf = (s) => (s === "single" ? undefined : Number(s));
 const nameOf = (s) => (s === "single" ? "single-threaded build" : `threaded build, ${s} thread${s === "1" ? "" : "s"}`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 for (const setting of SETTINGS) {
-console.log(`one worker (${nameOf(setting)}), \`lvm bench\` figures (batch: the model's own; BENCH_WARMUP warm-up + BENCH_STEPS timed steps):`);
-console.log(`${"model".padEnd(20)} ${"batch".padStart(5)} ${"train ms/step".padStart(13)} ${"median".padStart(6)} ${"samples/s".padStart(9)} ${"infer ms/batch".padStart(14)} ${"samples/s".padStart(9)}   batch / forward+loss / backward / Adam, ms`);
-for (const r of await workerBench(BENCH_MODELS, Number(process.env.BENCH_STEPS ?? 10), workerOf(setting))) {
-  if (process.env.BENCH_STEP_TIMES) console.log(`  ${r.model} steps, ms: ${r.train_step_ms.map((x) => x.toFixed(0)).join(" ")}`);
-  const p = r.train_phases_ms;
-  console.log(`${r.model.padEnd(20)} ${String(r.batch).padStart(5)} ${fmt(r.train_ms_per_step, 13)} ${fmt(median(r.train_step_ms), 6, 0)} ${fmt(r.train_samples_per_second, 9)} ${fmt(r.infer_ms_per_batch, 14)} ${fmt(r.infer_samples_per_second, 9)}   ${[p.batch, p.forward, p.backward, p.optimizer].map((x) => x.toFixed(1)).join(" / ")}   memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
-}
-{
-  // The matrix products alone, as `lvm bench` prints them natively: what bounds a step.
-  const reps = Number(process.env.BENCH_PRODUCTS ?? 20);
-  const { page, context } = await open(browser, server.url + "?models=mlp");
-  console.log(`matrix products alone in one worker (${nameOf(setting)}; the models' float32 matmul, ${reps} each):`);
-  for (const r of await productsInWorker(page, reps, workerOf(setting))) {
-    console.log(`${r.what.padEnd(26)} ${`[${r.m}, ${r.k}] · [${r.k}, ${r.n}]`.padStart(28)} ${fmt(r.ms, 9, 2)} ms ${fmt(r.gflops, 7)} GFLOP/s`);
+  console.log(`one worker (${nameOf(setting)}), \`lvm bench\` figures (batch: the model's own; BENCH_WARMUP warm-up + BENCH_STEPS timed steps):`);
+  console.log(`${"model".padEnd(20)} ${"batch".padStart(5)} ${"train ms/step".padStart(13)} ${"median".padStart(6)} ${"samples/s".padStart(9)} ${"infer ms/batch".padStart(14)} ${"samples/s".padStart(9)}   batch / forward+loss / backward / Adam, ms`);
+  for (const r of await workerBench(BENCH_MODELS, Number(process.env.BENCH_STEPS ?? 10), workerOf(setting))) {
+    if (process.env.BENCH_STEP_TIMES) console.log(`  ${r.model} steps, ms: ${r.train_step_ms.map((x) => x.toFixed(0)).join(" ")}`);
+    const p = r.train_phases_ms;
+    console.log(`${r.model.padEnd(20)} ${String(r.batch).padStart(5)} ${fmt(r.train_ms_per_step, 13)} ${fmt(median(r.train_step_ms), 6, 0)} ${fmt(r.train_samples_per_second, 9)} ${fmt(r.infer_ms_per_batch, 14)} ${fmt(r.infer_samples_per_second, 9)}   ${[p.batch, p.forward, p.backward, p.optimizer].map((x) => x.toFixed(1)).join(" / ")}   memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB`);
   }
-  await context.close();
-}
+  {
+    // The matrix products alone, as `lvm bench` prints them natively: what bounds a step.
+    const reps = Number(process.env.BENCH_PRODUCTS ?? 20);
+    const { page, context } = await open(browser, server.url + "?models=mlp");
+    console.log(`matrix products alone in one worker (${nameOf(setting)}; the models' float32 matmul, ${reps} each):`);
+    for (const r of await productsInWorker(page, reps, workerOf(setting))) {
+      console.log(`${r.what.padEnd(26)} ${`[${r.m}, ${r.k}] · [${r.k}, ${r.n}]`.padStart(28)} ${fmt(r.ms, 9, 2)} ms ${fmt(r.gflops, 7)} GFLOP/s`);
+    }
+    await context.close();
+  }
 }
 if (process.env.BENCH_ONLY_WORKER) {
   await browser.close();
