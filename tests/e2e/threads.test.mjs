@@ -24,7 +24,7 @@ const CONFIGS = [
   "model=transformer&sample=300&epochs=1",
 ];
 
-test("a worker trains to the same bits at 1 and 2 threads and in the single-threaded build", async () => {
+test("a worker trains to the same bits at 1, 2 and 3 threads and in the single-threaded build", async () => {
   const { page, context, errors } = await open(browser, isolated.url + "?runs=mlp");
   assert.equal(await page.evaluate(() => crossOriginIsolated), true);
   await page.waitForFunction(() => / Ready\.$/.test(document.getElementById("data-status").textContent),
@@ -39,6 +39,10 @@ test("a worker trains to the same bits at 1 and 2 threads and in the single-thre
     assert.ok(single.epochs.length > 0 && single.losses.length > 0, c);
     assert.deepEqual(one, { ...single, threads: 1 }, `${c}: threaded build at 1 thread`);
     assert.deepEqual(two, { ...single, threads: 2 }, `${c}: 2 threads`);
+    if (c.includes("mlp")) {
+      // More threads than cores: the same bits still.
+      assert.deepEqual(await trainInWorker(page, config, dataset, 3), { ...single, threads: 3 }, `${c}: 3 threads`);
+    }
   }
   assert.deepEqual(errors, []);
   await context.close();
