@@ -114,9 +114,10 @@ pub fn product(
 ///
 /// A block computes each of its elements exactly as the whole call would: gemm sums over `k`
 /// in chunks whose size depends on `k` alone, and the microkernels add in the same order
-/// whatever a column's position. Three of gemm's paths depend on the width, so a split keeps
-/// every block on the path of the whole: more than 2 terms (else `gevv`), at least 2 columns
-/// (else `gemv`), and more than 64 rows or columns (else its small-size chunking of `k`).
+/// whatever a column's position. Some of gemm's paths depend on the shape, so a split keeps
+/// every block on the path of the whole: at least 2 rows and 2 columns (else `gemv`), more
+/// than 2 terms (else `gevv`), and more than 64 rows or columns (else its small-size
+/// chunking of `k`).
 /// gemm's own threading (`Parallelism::Rayon`) would give the same bits too, but it forks
 /// and joins twice per chunk of `k`, and at the study's shapes its second thread bought
 /// 0.8-1.35× in a worker.
@@ -125,7 +126,7 @@ fn block_width(m: usize, n: usize, k: usize, threads: usize) -> usize {
     const MIN_WORK: usize = 48 * 48 * 256;
     // Whole SIMD panels per block (gemm's widest microkernel is 4 × 16 lanes wide).
     const ALIGN: usize = 64;
-    if threads < 2 || k <= 2 || m.saturating_mul(n).saturating_mul(k) < MIN_WORK {
+    if threads < 2 || m < 2 || k <= 2 || m.saturating_mul(n).saturating_mul(k) < MIN_WORK {
         return n;
     }
     let width = n.div_ceil(threads).next_multiple_of(ALIGN);
@@ -198,6 +199,7 @@ mod block_tests {
         assert_eq!(block_width(128, 1024, 3840, 1), 1024, "one thread");
         assert_eq!(block_width(8, 8, 8, 2), 8, "too little work");
         assert_eq!(block_width(4096, 4096, 2, 2), 4096, "gevv for k <= 2");
+        assert_eq!(block_width(1, 4096, 4096, 2), 4096, "gemv for one row");
         // 40 rows: a last block of 36 columns would take gemm's small-size path.
         assert_eq!(block_width(40, 100, 4096, 2), 100);
         assert_eq!(block_width(40, 300, 4096, 2), 192);

@@ -1,5 +1,7 @@
 //! The training worker: one run per dedicated Web Worker, so runs train on separate cores and
-//! the page stays responsive.
+//! the page stays responsive. Built with the `threads` feature (scripts/build_threads.sh) it
+//! also runs its matrix products and Adam on a rayon pool of further workers
+//! (`start_threaded`); everything else stays on its own thread.
 //!
 //! It speaks `crate::protocol`: `ToWorker` messages in, `FromWorker` messages out, each a JSON
 //! string, with a checkpoint (in) or exported weights (out) beside it as a transferred buffer
