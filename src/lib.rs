@@ -20,6 +20,7 @@ pub mod protocol;
 pub mod ranking;
 pub mod rng;
 pub mod run;
+pub mod sentences;
 pub mod session;
 pub mod spread;
 pub mod threads;
