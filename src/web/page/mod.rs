@@ -134,12 +134,13 @@ pub fn start() {
         n
     };
     view::skeleton(&state);
-    view::threads_note(cores());
+    let cores = cores();
+    view::threads_note(cores);
     let app = App {
         cards: state.runs.iter().map(|_| Card::default()).collect(),
         state,
         next_id: 0,
-        cores: cores(),
+        cores,
         data: Data::Failed {
             name: String::new(),
             message: "not loaded".into(),
