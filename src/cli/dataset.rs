@@ -3,7 +3,7 @@
 use crate::dataset::{
     Dataset, Document, EmbeddingInfo, Manifest, Source, MANIFEST, TEXTS, VECTORS,
 };
-use crate::embed::{default_model_dir, Embedder, MAX_TOKENS, MODEL_SHA256};
+use crate::embed::{model_dir, Embedder, EncoderInfo};
 use crate::npy::{self, DType};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -11,11 +11,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-/// Where the embedding model lives (see scripts/fetch_model.py).
+/// Which encoder, and where it lives (see scripts/fetch_model.py).
 #[derive(Args, Clone)]
 pub struct ModelArgs {
-    /// The all-mpnet-base-v2 folder (default: $LVM_CACHE or ~/.cache/lvm-playground, then
-    /// all-mpnet-base-v2/).
+    /// all-mpnet-base-v2 (768-D, the shipped datasets' space) or all-MiniLM-L6-v2 (384-D, what
+    /// the page embeds pasted text with).
+    #[arg(long, default_value = "all-mpnet-base-v2")]
+    encoder: String,
+    /// The encoder's folder (default: $LVM_CACHE or ~/.cache/lvm-playground, then the
+    /// encoder's name).
     #[arg(long)]
     model_dir: Option<PathBuf>,
     /// Sentences per forward pass.
@@ -24,19 +28,28 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    fn dir(&self) -> PathBuf {
-        self.model_dir.clone().unwrap_or_else(default_model_dir)
+    fn info(&self) -> Result<&'static EncoderInfo> {
+        crate::embed::find(&self.encoder).with_context(|| {
+            format!(
+                "no encoder '{}' (all-mpnet-base-v2 or all-MiniLM-L6-v2)",
+                self.encoder
+            )
+        })
+    }
+
+    fn dir(&self) -> Result<PathBuf> {
+        Ok(self.model_dir.clone().unwrap_or(model_dir(self.info()?)))
     }
 
     fn load(&self) -> Result<Embedder> {
-        let dir = self.dir();
+        let dir = self.dir()?;
         if !dir.join("model.safetensors").exists() {
             bail!(
                 "no model in {}: run scripts/fetch_model.py first (or pass --model-dir)",
                 dir.display()
             );
         }
-        Embedder::load(&dir)
+        Embedder::load(&dir, self.info()?)
     }
 }
 
@@ -46,7 +59,7 @@ pub struct EmbedArgs {
     /// sentence a line.
     #[arg(long)]
     input: PathBuf,
-    /// Output .npy, [N, 768] float32.
+    /// Output .npy, [N, dim] float32.
     #[arg(long)]
     out: PathBuf,
     #[command(flatten)]
@@ -171,18 +184,20 @@ fn embed_all(embedder: &Embedder, texts: &[&str], batch: usize) -> Result<Vec<f3
     // print a line at every tenth instead.
     let tenth = texts.len().div_ceil(10).max(1);
     let mut next_line = tenth;
-    let vectors = embedder.embed(texts, batch, |done| {
-        bar.set_position(done as u64);
-        if bar.is_hidden() && done >= next_line {
-            let secs = crate::train::native_clock() - started;
-            eprintln!(
-                "embedded {done}/{} sentences, {:.1} sentences/s",
-                texts.len(),
-                done as f64 / secs.max(1e-9)
-            );
-            next_line += tenth;
-        }
-    })?;
+    let vectors = embedder
+        .embed(texts, batch, |done| {
+            bar.set_position(done as u64);
+            if bar.is_hidden() && done >= next_line {
+                let secs = crate::train::native_clock() - started;
+                eprintln!(
+                    "embedded {done}/{} sentences, {:.1} sentences/s",
+                    texts.len(),
+                    done as f64 / secs.max(1e-9)
+                );
+                next_line += tenth;
+            }
+        })
+        .map_err(anyhow::Error::msg)?;
     bar.finish_and_clear();
     let secs = crate::train::native_clock() - started;
     println!(
@@ -248,7 +263,8 @@ fn build(args: &BuildArgs) -> Result<()> {
         );
     }
     let embedder = args.model.load()?;
-    let sha = sha256_file(&args.model.dir().join("model.safetensors"))?;
+    let info = args.model.info()?;
+    let sha = sha256_file(&args.model.dir()?.join("model.safetensors"), info)?;
     let vectors = embed_all(&embedder, &texts, args.model.batch)?;
     let mut documents = Vec::with_capacity(docs.len());
     let mut start = 0;
@@ -266,10 +282,8 @@ fn build(args: &BuildArgs) -> Result<()> {
         description: about.description,
         source: about.source,
         embedding: EmbeddingInfo {
-            model: "sentence-transformers/all-mpnet-base-v2".into(),
             sha256: sha,
-            pooling: "mean over non-padding tokens, L2-normalised".into(),
-            max_tokens: MAX_TOKENS,
+            ..info.manifest_entry()
         },
         dim: embedder.dim(),
         count: texts.len(),
@@ -280,88 +294,50 @@ fn build(args: &BuildArgs) -> Result<()> {
     write_dataset(&args.out, &manifest, &vectors, Some(&texts))
 }
 
+/// The page's drop zone and this command share `crate::import`: the same checks, the same
+/// messages.
 fn import(args: &ImportArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.vectors)
-        .with_context(|| format!("reading {}", args.vectors.display()))?;
-    let array = npy::read(&bytes).with_context(|| format!("{}", args.vectors.display()))?;
-    let [count, dim] = array.shape[..] else {
-        bail!(
-            "{}: expected [N, dim] vectors, got shape {:?}",
-            args.vectors.display(),
-            array.shape
-        );
-    };
-    let mut vectors = array.data;
-    let mut renormalised = 0;
-    for (row, v) in vectors.chunks_exact_mut(dim).enumerate() {
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if !norm.is_finite() || norm == 0.0 {
-            bail!(
-                "{}: vector {row} is zero or not finite",
-                args.vectors.display()
-            );
-        }
-        if (norm - 1.0).abs() > 1e-3 {
-            renormalised += 1;
-        }
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-    if renormalised > 0 {
-        println!("normalised {renormalised} vectors to unit length (cosine is unchanged)");
-    }
-    let texts: Option<Vec<String>> = match &args.texts {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let lines: Vec<String> = text
-                .lines()
-                .map(|l| serde_json::from_str::<String>(l).unwrap_or_else(|_| l.to_string()))
-                .collect();
-            if lines.len() != count {
-                bail!(
-                    "{} has {} lines for {count} vectors",
-                    path.display(),
-                    lines.len()
-                );
-            }
-            Some(lines)
-        }
-        None => None,
-    };
-    let manifest = Manifest {
-        name: args.name.clone(),
-        description: args.description.clone(),
-        source: Source {
-            package: format!("imported from {}", args.vectors.display()),
-            version: String::new(),
-            license: "as the vectors' owner states".into(),
-            attribution: String::new(),
+    let read =
+        |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    let vectors = read(&args.vectors)?;
+    let texts = args.texts.as_deref().map(read).transpose()?;
+    let (vectors_name, texts_name) = (
+        args.vectors.display().to_string(),
+        args.texts.as_ref().map(|p| p.display().to_string()),
+    );
+    let imported = crate::import::import_vectors(
+        crate::import::Given {
+            file: &vectors_name,
+            bytes: &vectors,
         },
-        embedding: EmbeddingInfo {
-            model: "unknown (imported)".into(),
-            sha256: String::new(),
-            pooling: "unknown".into(),
-            max_tokens: 0,
-        },
-        dim,
-        count,
-        dtype: "float16".into(),
-        documents: vec![Document {
-            title: args.name.clone(),
-            category: String::new(),
-            start: 0,
-            count,
-        }],
-        build_command: format!(
-            "lvm dataset import --vectors {} --name {}",
-            args.vectors.display(),
-            args.name
-        ),
-    };
-    let refs: Option<Vec<&str>> = texts
-        .as_ref()
-        .map(|t| t.iter().map(String::as_str).collect());
-    write_dataset(&args.out, &manifest, &vectors, refs.as_deref())
+        texts_name
+            .as_deref()
+            .zip(texts.as_deref())
+            .map(|(file, bytes)| crate::import::Given { file, bytes }),
+    )
+    .map_err(|p| anyhow::anyhow!("{}", p.0.join("\n")))?;
+    for w in &imported.warnings {
+        println!("note: {w}");
+    }
+    let mut manifest = imported.manifest;
+    manifest.name = args.name.clone();
+    manifest.description = args.description.clone();
+    manifest.build_command = format!(
+        "lvm dataset import --vectors {vectors_name} --name {}",
+        args.name
+    );
+    let out = &args.out;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(
+        out.join(MANIFEST),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
+    std::fs::write(out.join(VECTORS), &imported.vectors)?;
+    if let Some(texts) = &imported.texts {
+        std::fs::write(out.join(TEXTS), texts)?;
+    }
+    println!("wrote {} ({})", out.display(), imported.name);
+    check(out)
 }
 
 /// Writes the three files, then reads them back through the same validating loader the
@@ -454,14 +430,15 @@ fn check(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
+fn sha256_file(path: &Path, info: &EncoderInfo) -> Result<String> {
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let got = format!("{:x}", Sha256::digest(&bytes));
-    if got != MODEL_SHA256 {
+    if got != info.sha256 {
         eprintln!(
-            "warning: {} is not the official all-mpnet-base-v2 release (sha256 {got})",
-            path.display()
+            "warning: {} is not the official {} release (sha256 {got})",
+            path.display(),
+            info.name
         );
     }
     Ok(got)

@@ -1,27 +1,71 @@
-//! Sentence embeddings with all-mpnet-base-v2, natively (the model is 438 MB: datasets are
-//! embedded once, offline, and the browser only ever loads the resulting vectors).
+//! Sentence embeddings with a sentence-transformers encoder on candle, natively and in a
+//! browser worker: all-mpnet-base-v2 (768-D, the shipped datasets' space; 438 MB) and
+//! all-MiniLM-L6-v2 (384-D; 91 MB), for text the user pastes.
 //!
-//! Sentence vector = mean of MPNet's last hidden states over non-padding tokens,
-//! L2-normalised, at most 384 tokens — exactly what sentence-transformers computes.
+//! Sentence vector = mean of the encoder's last hidden states over non-padding tokens,
+//! L2-normalised, at most `max_tokens` tokens — exactly what sentence-transformers computes.
 
+pub mod bert;
+mod layers;
 pub mod mpnet;
 
-use anyhow::{Context, Result};
-use candle_core::{DType, Device};
+use bert::{Bert, BertConfig};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use mpnet::{mean_pool_normalized, MpNet, MpNetConfig};
-use std::path::Path;
 use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
-/// sentence-transformers' `max_seq_length` for all-mpnet-base-v2.
-pub const MAX_TOKENS: usize = 384;
+/// An encoder this project knows: where its files come from and what it computes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct EncoderInfo {
+    /// The sentence-transformers name, and the folder its files live in.
+    pub name: &'static str,
+    /// sha256 of the official release's `model.safetensors`.
+    pub sha256: &'static str,
+    /// sentence-transformers' `max_seq_length`.
+    pub max_tokens: usize,
+    pub dim: usize,
+}
 
-/// The official release's `model.safetensors`.
-pub const MODEL_SHA256: &str = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658";
+impl EncoderInfo {
+    /// What a dataset's manifest records of vectors this encoder made.
+    pub fn manifest_entry(&self) -> crate::dataset::EmbeddingInfo {
+        crate::dataset::EmbeddingInfo {
+            model: format!("sentence-transformers/{}", self.name),
+            sha256: self.sha256.into(),
+            pooling: "mean over non-padding tokens, L2-normalised".into(),
+            max_tokens: self.max_tokens,
+        }
+    }
+}
 
-/// Where scripts/fetch_model.py puts the model: `$LVM_CACHE/all-mpnet-base-v2`, by default
-/// `~/.cache/lvm-playground/all-mpnet-base-v2`.
-pub fn default_model_dir() -> std::path::PathBuf {
+pub const MPNET: EncoderInfo = EncoderInfo {
+    name: "all-mpnet-base-v2",
+    sha256: "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+    max_tokens: 384,
+    dim: 768,
+};
+
+pub const MINILM: EncoderInfo = EncoderInfo {
+    name: "all-MiniLM-L6-v2",
+    sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    max_tokens: 256,
+    dim: 384,
+};
+
+pub const ENCODERS: [&EncoderInfo; 2] = [&MPNET, &MINILM];
+
+/// The files of an encoder's folder.
+pub const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+pub fn find(name: &str) -> Option<&'static EncoderInfo> {
+    ENCODERS.into_iter().find(|e| e.name == name)
+}
+
+/// Where scripts/fetch_model.py puts an encoder: `$LVM_CACHE/<name>`, by default
+/// `~/.cache/lvm-playground/<name>`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn model_dir(info: &EncoderInfo) -> std::path::PathBuf {
     use std::path::PathBuf;
     let cache = std::env::var_os("LVM_CACHE")
         .map(PathBuf::from)
@@ -29,59 +73,95 @@ pub fn default_model_dir() -> std::path::PathBuf {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
                 .join(".cache/lvm-playground")
         });
-    cache.join("all-mpnet-base-v2")
+    cache.join(info.name)
+}
+
+enum Model {
+    MpNet(MpNet),
+    Bert(Bert),
 }
 
 pub struct Embedder {
-    model: MpNet,
+    model: Model,
     tokenizer: Tokenizer,
     pad_id: u32,
-    dim: usize,
+    info: &'static EncoderInfo,
     device: Device,
 }
 
 impl Embedder {
     /// Loads a sentence-transformers folder: `config.json`, `model.safetensors`,
     /// `tokenizer.json`.
-    pub fn load(dir: &Path) -> Result<Self> {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(dir: &std::path::Path, info: &'static EncoderInfo) -> anyhow::Result<Self> {
+        use anyhow::Context;
         let read = |name: &str| {
             std::fs::read(dir.join(name))
                 .with_context(|| format!("reading {}", dir.join(name).display()))
         };
-        let config: MpNetConfig =
-            serde_json::from_slice(&read("config.json")?).context("parsing config.json")?;
-        let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
-            .map_err(|e| anyhow::anyhow!("parsing tokenizer.json: {e}"))?;
+        Self::from_bytes(
+            info,
+            &read("config.json")?,
+            &read("tokenizer.json")?,
+            read("model.safetensors")?,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+    }
+
+    /// The encoder from its three files' bytes (the browser has no folders).
+    pub fn from_bytes(
+        info: &'static EncoderInfo,
+        config: &[u8],
+        tokenizer: &[u8],
+        weights: Vec<u8>,
+    ) -> Result<Self, String> {
+        let mut tokenizer =
+            Tokenizer::from_bytes(tokenizer).map_err(|e| format!("parsing tokenizer.json: {e}"))?;
         tokenizer
             .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
+                max_length: info.max_tokens,
                 strategy: TruncationStrategy::LongestFirst,
                 stride: 0,
                 direction: TruncationDirection::Right,
             }))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| e.to_string())?;
         tokenizer.with_padding(None);
         let device = Device::Cpu;
-        let vb =
-            VarBuilder::from_buffered_safetensors(read("model.safetensors")?, DType::F32, &device)
-                .context("reading model.safetensors")?;
-        let model = MpNet::load(vb, &config).context("loading MPNet weights")?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
+            .map_err(|e| format!("reading model.safetensors: {e}"))?;
+        let loading = |e: candle_core::Error| format!("loading {} weights: {e}", info.name);
+        let parsing = |e: serde_json::Error| format!("parsing config.json: {e}");
+        let (model, pad_id) = if info == &MPNET {
+            let config: MpNetConfig = serde_json::from_slice(config).map_err(parsing)?;
+            let pad = config.pad_token_id;
+            (
+                Model::MpNet(MpNet::load(vb, &config).map_err(loading)?),
+                pad,
+            )
+        } else {
+            let config: BertConfig = serde_json::from_slice(config).map_err(parsing)?;
+            (Model::Bert(Bert::load(vb, &config).map_err(loading)?), 0)
+        };
         Ok(Self {
             model,
             tokenizer,
-            pad_id: config.pad_token_id,
-            dim: config.hidden_size,
+            pad_id,
+            info,
             device,
         })
     }
 
-    /// Width of the sentence vectors (768).
+    pub fn info(&self) -> &'static EncoderInfo {
+        self.info
+    }
+
+    /// Width of the sentence vectors.
     pub fn dim(&self) -> usize {
-        self.dim
+        self.info.dim
     }
 
     /// Number of tokens each text becomes (with the special tokens, after truncation).
-    pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>> {
+    pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>, String> {
         Ok(self
             .encode(texts)?
             .iter()
@@ -89,20 +169,24 @@ impl Embedder {
             .collect())
     }
 
-    fn encode(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
-        self.tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Encoding>, String> {
+        // One at a time: the batch form runs on rayon, which a wasm worker without threads
+        // does not have.
+        texts
+            .iter()
+            .map(|t| self.tokenizer.encode(*t, true))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("tokenizing: {e}"))
     }
 
-    /// Embeds one batch: row-major `[texts.len(), 768]` unit vectors.
-    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<f32>> {
+    /// Embeds one batch: row-major `[texts.len(), dim]` unit vectors.
+    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<f32>, String> {
         let encodings = self.encode(texts)?;
         self.embed_encodings(&encodings.iter().collect::<Vec<_>>())
     }
 
     /// Pads the encodings to the longest and runs the model: `[len, dim]` unit vectors.
-    fn embed_encodings(&self, encodings: &[&Encoding]) -> Result<Vec<f32>> {
+    fn embed_encodings(&self, encodings: &[&Encoding]) -> Result<Vec<f32>, String> {
         if encodings.is_empty() {
             return Ok(Vec::new());
         }
@@ -120,9 +204,16 @@ impl Embedder {
             ids.push(row);
             mask.push(m);
         }
-        let hidden = self.model.forward(&ids, &mask, &self.device)?;
-        let pooled = mean_pool_normalized(&hidden, &mask)?;
-        Ok(pooled.flatten_all()?.to_vec1::<f32>()?)
+        let run = || -> candle_core::Result<Vec<f32>> {
+            let hidden: Tensor = match &self.model {
+                Model::MpNet(m) => m.forward(&ids, &mask, &self.device)?,
+                Model::Bert(m) => m.forward(&ids, &mask, &self.device)?,
+            };
+            mean_pool_normalized(&hidden, &mask)?
+                .flatten_all()?
+                .to_vec1::<f32>()
+        };
+        run().map_err(|e| format!("{}: {e}", self.info.name))
     }
 
     /// Embeds any number of texts in batches of similar length (less padding), calling
@@ -132,12 +223,12 @@ impl Embedder {
         texts: &[&str],
         batch: usize,
         mut progress: impl FnMut(usize),
-    ) -> Result<Vec<f32>> {
+    ) -> Result<Vec<f32>, String> {
         // Tokenised once: the lengths order the batches, the encodings feed the model.
         let encodings = self.encode(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| encodings[i].get_ids().len());
-        let dim = self.dim;
+        let dim = self.info.dim;
         let mut out = vec![0f32; texts.len() * dim];
         let mut done = 0;
         for chunk in order.chunks(batch.max(1)) {

@@ -7,6 +7,7 @@
 //! - position ids start at padding_idx + 1 = 2 (RoBERTa style), padding tokens get 1;
 //! - no token-type embeddings; LayerNorm eps 1e-5.
 
+use super::layers::{Layer, LayerNorm, Linear};
 use candle_core::{DType, Device, Result, Tensor, D};
 use candle_nn::{Embedding, Module, VarBuilder};
 use serde::Deserialize;
@@ -24,98 +25,21 @@ pub struct MpNetConfig {
     pub pad_token_id: u32,
 }
 
-struct Linear {
-    weight: Tensor,
-    bias: Tensor,
-}
-
-impl Linear {
-    fn load(vb: VarBuilder, inp: usize, out: usize) -> Result<Self> {
-        Ok(Self {
-            weight: vb.get((out, inp), "weight")?,
-            bias: vb.get(out, "bias")?,
-        })
-    }
-
-    /// `[b, t, in]` -> `[b, t, out]`.
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, t, inp) = x.dims3()?;
-        x.reshape((b * t, inp))?
-            .matmul(&self.weight.t()?)?
-            .broadcast_add(&self.bias)?
-            .reshape((b, t, ()))
-    }
-}
-
-struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f32,
-}
-
-impl LayerNorm {
-    fn load(vb: VarBuilder, d: usize, eps: f64) -> Result<Self> {
-        Ok(Self {
-            weight: vb.get(d, "weight")?,
-            bias: vb.get(d, "bias")?,
-            eps: eps as f32,
-        })
-    }
-
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // Inference only: the fused kernel (it has no backward pass, none is needed here).
-        candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, self.eps)
-    }
-}
-
-struct Layer {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    o: Linear,
-    attn_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    out_norm: LayerNorm,
-    heads: usize,
-}
-
-impl Layer {
-    fn load(vb: VarBuilder, c: &MpNetConfig) -> Result<Self> {
-        let h = c.hidden_size;
-        let attn = vb.pp("attention");
-        Ok(Self {
-            q: Linear::load(attn.pp("attn.q"), h, h)?,
-            k: Linear::load(attn.pp("attn.k"), h, h)?,
-            v: Linear::load(attn.pp("attn.v"), h, h)?,
-            o: Linear::load(attn.pp("attn.o"), h, h)?,
-            attn_norm: LayerNorm::load(attn.pp("LayerNorm"), h, c.layer_norm_eps)?,
-            intermediate: Linear::load(vb.pp("intermediate.dense"), h, c.intermediate_size)?,
-            output: Linear::load(vb.pp("output.dense"), c.intermediate_size, h)?,
-            out_norm: LayerNorm::load(vb.pp("output.LayerNorm"), h, c.layer_norm_eps)?,
-            heads: c.num_attention_heads,
-        })
-    }
-
-    /// `bias` `[b, heads, t, t]`: relative positions plus the padding mask.
-    fn forward(&self, x: &Tensor, bias: &Tensor) -> Result<Tensor> {
-        let (b, t, h) = x.dims3()?;
-        let hd = h / self.heads;
-        let heads = |y: Tensor| -> Result<Tensor> {
-            y.reshape((b, t, self.heads, hd))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let q = heads(self.q.forward(x)?)?;
-        let k = heads(self.k.forward(x)?)?;
-        let v = heads(self.v.forward(x)?)?;
-        let scores = ((q.matmul(&k.t()?)? / (hd as f64).sqrt())? + bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
-        let x = self.attn_norm.forward(&(self.o.forward(&ctx)? + x)?)?;
-        let ff = self.intermediate.forward(&x)?.gelu_erf()?;
-        self.out_norm.forward(&(self.output.forward(&ff)? + x)?)
-    }
+/// MPNet names its attention weights `attention.attn.{q,k,v,o}`.
+fn load_layer(vb: VarBuilder, c: &MpNetConfig) -> Result<Layer> {
+    let h = c.hidden_size;
+    let attn = vb.pp("attention");
+    Ok(Layer {
+        q: Linear::load(attn.pp("attn.q"), h, h)?,
+        k: Linear::load(attn.pp("attn.k"), h, h)?,
+        v: Linear::load(attn.pp("attn.v"), h, h)?,
+        o: Linear::load(attn.pp("attn.o"), h, h)?,
+        attn_norm: LayerNorm::load(attn.pp("LayerNorm"), h, c.layer_norm_eps)?,
+        intermediate: Linear::load(vb.pp("intermediate.dense"), h, c.intermediate_size)?,
+        output: Linear::load(vb.pp("output.dense"), c.intermediate_size, h)?,
+        out_norm: LayerNorm::load(vb.pp("output.LayerNorm"), h, c.layer_norm_eps)?,
+        heads: c.num_attention_heads,
+    })
 }
 
 pub struct MpNet {
@@ -157,7 +81,7 @@ impl MpNet {
         let h = config.hidden_size;
         let emb = vb.pp("embeddings");
         let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), config))
+            .map(|i| load_layer(vb.pp(format!("encoder.layer.{i}")), config))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             word_embeddings: Embedding::new(

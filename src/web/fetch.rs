@@ -76,6 +76,44 @@ pub async fn fetch_cached(
     Ok(bytes)
 }
 
+/// The cached bytes of `url`, never the network: where a user's own dataset lives.
+pub async fn cached(url: &str) -> Option<Uint8Array> {
+    let hit = JsFuture::from(cache().await?.match_with_str(url))
+        .await
+        .ok()?;
+    let response = hit.dyn_into::<Response>().ok()?;
+    read_body(url, &response, &|_, _| {}).await.ok()
+}
+
+/// Keeps `bytes` in the cache as `url`'s. A full or refused storage is an error that says so.
+pub async fn store(url: &str, bytes: &[u8]) -> Result<(), String> {
+    let cache = cache()
+        .await
+        .ok_or("this browser gives the page no storage (the Cache API is unavailable)")?;
+    let body = Uint8Array::from(bytes);
+    let response = Response::new_with_opt_buffer_source(Some(&body))
+        .map_err(|e| format!("could not store {url}: {}", describe(&e)))?;
+    JsFuture::from(cache.put_with_str(url, &response))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("the browser refused to store {url} ({})", describe(&e)))
+}
+
+/// Every URL in the cache.
+pub async fn cached_urls() -> Vec<String> {
+    let Some(cache) = cache().await else {
+        return Vec::new();
+    };
+    let Ok(keys) = JsFuture::from(cache.keys()).await else {
+        return Vec::new();
+    };
+    js_sys::Array::from(&keys)
+        .iter()
+        .filter_map(|r| r.dyn_into::<web_sys::Request>().ok())
+        .map(|r| r.url())
+        .collect()
+}
+
 /// Drops `url` from the cache (after its contents turned out to be corrupt).
 pub async fn evict(url: &str) {
     if let Some(cache) = cache().await {

@@ -5,6 +5,7 @@
 
 pub mod api;
 mod dom;
+mod embedding;
 mod fetch;
 pub mod page;
 mod plot;

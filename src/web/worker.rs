@@ -39,6 +39,18 @@ fn send(message: &FromWorker) {
     let _ = scope().post_message(&JsValue::from_str(&message.to_json()));
 }
 
+/// `message`, with `bytes` beside it as a transferred buffer when there are any.
+fn send_with_bytes(message: &FromWorker, bytes: Option<Vec<u8>>) {
+    let Some(bytes) = bytes else {
+        return send(message);
+    };
+    let buffer = Uint8Array::from(&bytes[..]);
+    let _ = scope().post_message_with_transfer(
+        &Array::of2(&JsValue::from_str(&message.to_json()), &buffer),
+        &Array::of1(&buffer.buffer()),
+    );
+}
+
 fn post(event: &Event) {
     send(&FromWorker::Event {
         event: event.clone(),
@@ -128,6 +140,15 @@ fn on_message(data: JsValue) {
         }),
         ToWorker::Bench(request) => wasm_bindgen_futures::spawn_local(async move {
             if let Err((cause, e)) = bench(&request).await {
+                fail(cause, e);
+            }
+        }),
+        ToWorker::Embed(request) => wasm_bindgen_futures::spawn_local(async move {
+            let Some(sentences) = bytes else {
+                return fail(Cause::Protocol, "'embed' came without its sentences".into());
+            };
+            let result = super::embedding::run(&request, &sentences, super::now, send_with_bytes);
+            if let Err((cause, e)) = result.await {
                 fail(cause, e);
             }
         }),

@@ -161,6 +161,34 @@ export function trainInWorker(page, config, dataset, threads) {
 }
 
 /**
+ * Embeds `sentences` with `encoder` in a playground worker of its own, as the page's "Embed a
+ * text" does, and resolves to { count, dim, seconds, vectors } (vectors: an array of arrays).
+ */
+export function embedInWorker(page, encoder, sentences) {
+  return page.evaluate(([encoder, sentences, newWorker]) => new Promise((resolve, reject) => {
+    const worker = eval(newWorker)(undefined);
+    worker.onerror = (e) => reject(new Error(`the worker crashed: ${e.message}`));
+    worker.onmessage = (e) => {
+      const msg = JSON.parse(typeof e.data === "string" ? e.data : e.data[0]);
+      if (msg.type === "ready") {
+        const bytes = new TextEncoder().encode(JSON.stringify(sentences));
+        const files = new URL(`models/${encoder}/`, location.href).href;
+        worker.postMessage([JSON.stringify({ type: "embed", encoder, files }), bytes], [bytes.buffer]);
+      } else if (msg.type === "embedded") {
+        const flat = new Float32Array(e.data[1].buffer, e.data[1].byteOffset, msg.count * msg.dim);
+        const vectors = [];
+        for (let i = 0; i < msg.count; i++) vectors.push([...flat.subarray(i * msg.dim, (i + 1) * msg.dim)]);
+        worker.terminate();
+        resolve({ count: msg.count, dim: msg.dim, seconds: msg.seconds, vectors });
+      } else if (msg.type === "event" && msg.event.type === "failed") {
+        worker.terminate();
+        reject(new Error(`${msg.event.cause}: ${msg.event.message}`));
+      }
+    };
+  }), [encoder, sentences, NEW_WORKER]);
+}
+
+/**
  * `lvm bench`'s figures (training and inference) for one run config, measured by a playground
  * worker of its own through its `bench` message, on the dataset the page has cached.
  */

@@ -2,6 +2,7 @@
 //! offered with its range, and nothing is listed twice.
 
 use super::super::dom::escape;
+use super::own::Own;
 use crate::playground::{PageState, DATA_KEYS, MAX_REPEATS};
 use crate::run::{FieldKind, ModelKind, RunConfig};
 
@@ -63,8 +64,9 @@ fn applies(model: ModelKind, key: &str) -> bool {
     }
 }
 
-/// One input; `run` (1-based) is `None` for a shared key.
-fn input(run: Option<usize>, key: &str, kind: FieldKind, value: &str) -> String {
+/// One input; `run` (1-based) is `None` for a shared key. The dataset control offers the
+/// shipped datasets and the user's own (`own`).
+fn input(run: Option<usize>, key: &str, kind: FieldKind, value: &str, own: &[Own]) -> String {
     let run_attr = run.map_or(String::new(), |n| format!(" data-run=\"{n}\""));
     let id = match run {
         Some(n) => format!("knob-{n}-{key}"),
@@ -76,11 +78,12 @@ fn input(run: Option<usize>, key: &str, kind: FieldKind, value: &str) -> String 
             "<input type=\"checkbox\" {attrs}{}>",
             if value == "true" { " checked" } else { "" }
         ),
-        FieldKind::Choice(allowed) => choice(&attrs, allowed.split(", "), value),
+        FieldKind::Choice(allowed) => choice(&attrs, allowed.split(", ").map(|o| (o, o)), value),
         FieldKind::Text if key == "dataset" => {
-            let mut names: Vec<&str> = DATASETS.to_vec();
-            if !names.contains(&value) {
-                names.push(value);
+            let mut names: Vec<(&str, &str)> = DATASETS.iter().map(|&d| (d, d)).collect();
+            names.extend(own.iter().map(|o| (o.name.as_str(), o.label.as_str())));
+            if !names.iter().any(|(n, _)| *n == value) {
+                names.push((value, value));
             }
             choice(&attrs, names.into_iter(), value)
         }
@@ -100,13 +103,19 @@ fn input(run: Option<usize>, key: &str, kind: FieldKind, value: &str) -> String 
     )
 }
 
-fn choice<'a>(attrs: &str, options: impl Iterator<Item = &'a str>, value: &str) -> String {
+/// A select of (value, label) options.
+fn choice<'a>(
+    attrs: &str,
+    options: impl Iterator<Item = (&'a str, &'a str)>,
+    value: &str,
+) -> String {
     let options: String = options
-        .map(|o| {
+        .map(|(o, label)| {
             format!(
-                "<option value=\"{0}\"{1}>{0}</option>",
+                "<option value=\"{}\"{}>{}</option>",
                 escape(o),
-                if o == value { " selected" } else { "" }
+                if o == value { " selected" } else { "" },
+                escape(label)
             )
         })
         .collect();
@@ -114,11 +123,11 @@ fn choice<'a>(attrs: &str, options: impl Iterator<Item = &'a str>, value: &str) 
 }
 
 /// The shared controls (dataset, sample, split, ...): each sets its key on every run.
-pub fn shared_html(state: &PageState) -> String {
+pub fn shared_html(state: &PageState, own: &[Own]) -> String {
     let c = &state.base;
     RunConfig::keys()
         .filter(|(k, _)| crate::playground::SHARED_KEYS.contains(k))
-        .map(|(k, kind)| input(None, k, kind, &c.get(k).unwrap_or_default()))
+        .map(|(k, kind)| input(None, k, kind, &c.get(k).unwrap_or_default(), own))
         .collect()
 }
 
@@ -133,6 +142,7 @@ pub fn knobs_html(state: &PageState, i: usize) -> String {
         "model",
         FieldKind::Choice(ModelKind::ALLOWED),
         model.as_str(),
+        &[],
     );
     main.push_str(&format!(
         "<label class=\"knob\" for=\"knob-{n}-repeats\"><span>Seeds</span><input type=\"number\" \
@@ -142,7 +152,7 @@ pub fn knobs_html(state: &PageState, i: usize) -> String {
     ));
     let mut more = String::new();
     for (k, kind) in RunConfig::keys().filter(|(k, _)| applies(model, k)) {
-        let html = input(Some(n), k, kind, &c.get(k).unwrap_or_default());
+        let html = input(Some(n), k, kind, &c.get(k).unwrap_or_default(), &[]);
         if MAIN_KNOBS.contains(&k) {
             main.push_str(&html);
         } else {

@@ -49,6 +49,9 @@ pub fn load_dataset() {
 }
 
 async fn download_dataset(name: &str) -> Result<Files, String> {
+    if crate::import::is_own(name) {
+        return stored_dataset(name).await;
+    }
     let mut got = Vec::new();
     // Rough shares of the total size, for one progress bar over three files.
     let files = [
@@ -99,12 +102,45 @@ async fn download_dataset(name: &str) -> Result<Files, String> {
     }
 }
 
+/// A user's dataset: only ever from this browser's storage, where `own` put it.
+async fn stored_dataset(name: &str) -> Result<Files, String> {
+    let base = dataset_url(name);
+    let Some(manifest) = fetch::cached(&format!("{base}manifest.json")).await else {
+        return Err(format!(
+            "this link trains on your own dataset, which is not in this browser. Give its \
+             vectors under “Use your own data” (pick or drop the .npy file whose sha256 is {}, \
+             with its texts if it had them); nothing is uploaded.",
+            &name[crate::import::OWN_PREFIX.len()..]
+        ));
+    };
+    let manifest = Manifest::parse(&manifest.to_vec()).map_err(|e| e.to_string())?;
+    let texts = match fetch::cached(&format!("{base}texts.jsonl")).await {
+        Some(bytes) => parse_texts(&bytes.to_vec(), manifest.count).map_err(|e| e.to_string())?,
+        None => (0..manifest.count)
+            .map(|i| format!("(sentence {i}: no texts were given)"))
+            .collect(),
+    };
+    Ok(Files {
+        name: name.to_string(),
+        manifest,
+        texts,
+    })
+}
+
 /// "Load pretrained": shows the shipped run log of the card's model at once, then downloads
 /// its weights and evaluates them in a worker on their own run's validation windows.
 pub async fn load_pretrained(run: usize) {
     let Some((id, model, dataset, file)) = with_app(|app| {
         let card = app.cards.get_mut(run)?;
         let config = app.state.runs.get(run)?.config.clone();
+        if crate::import::is_own(&config.dataset) {
+            app.notices = vec![
+                "Pretrained weights are shipped for the shipped datasets only; Train trains on \
+                 your own data here."
+                    .into(),
+            ];
+            return None;
+        }
         app.next_id += 1;
         let id = app.next_id;
         let (model, dataset) = (config.model, config.dataset.clone());
@@ -132,6 +168,7 @@ pub async fn load_pretrained(run: usize) {
         Some((id, model, dataset, file))
     })
     .flatten() else {
+        schedule_render();
         return;
     };
     let set_phase = |phase: Phase| {
@@ -261,7 +298,7 @@ pub async fn open_results(files: web_sys::FileList) {
                     }
                 }
                 app.write_url();
-                view::cards(&app.state);
+                view::cards(&app.state, &app.own);
             }
             Err(e) => problems.push(format!("These run logs cannot be shown: {e}")),
         }

@@ -5,6 +5,8 @@
 
 mod controls;
 mod loads;
+mod own;
+mod paste;
 mod runs;
 mod view;
 
@@ -89,6 +91,10 @@ pub struct App {
     pending_start: Option<Start>,
     /// Problems with the link or a control, shown at the top.
     notices: Vec<String>,
+    /// The user's datasets stored in this browser, for the dataset control.
+    own: Vec<own::Own>,
+    /// A pasted text being embedded.
+    embedding: Option<paste::Pending>,
     render_scheduled: bool,
 }
 
@@ -147,6 +153,8 @@ pub fn start() {
         },
         pending_start: None,
         notices,
+        own: Vec::new(),
+        embedding: None,
         render_scheduled: false,
     };
     let autostart = app.state.autostart;
@@ -155,6 +163,7 @@ pub fn start() {
     listen();
     enable_shared_buttons();
     load_dataset();
+    wasm_bindgen_futures::spawn_local(own::refresh());
     if let Some(lesson) = with_app(|app| app.state.lesson)
         .flatten()
         .and_then(lessons::find)
@@ -178,6 +187,7 @@ fn enable_shared_buttons() {
         "stop",
         "copy-link",
         "add-run",
+        "embed-text",
     ] {
         let selector = format!("button[data-action=\"{action}\"]:not([data-run])");
         let Ok(buttons) = dom::document().query_selector_all(&selector) else {
@@ -196,8 +206,9 @@ fn enable_shared_buttons() {
 
 fn listen() {
     let doc = dom::document();
-    // Run logs dropped anywhere on the page, or chosen with "Open results".
-    // Not passive: the browser would open a dropped file itself.
+    // Files dropped anywhere on the page: a dataset when they hold a .npy, else run logs (as
+    // "Open results" and "Use your own data" take them). Not passive: the browser would open a
+    // dropped file itself.
     let active = EventListenerOptions::enable_prevent_default;
     EventListener::new_with_options(&doc, "dragover", active(), |e| e.prevent_default()).forget();
     EventListener::new_with_options(&doc, "drop", active(), |e| {
@@ -206,8 +217,21 @@ fn listen() {
             .dyn_ref::<web_sys::DragEvent>()
             .and_then(|d| d.data_transfer())
             .and_then(|t| t.files());
+        let on_text_box = e
+            .target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .is_some_and(|t| t.id() == "own-text");
         if let Some(files) = files {
-            wasm_bindgen_futures::spawn_local(open_results(files));
+            let names = (0..files.length())
+                .filter_map(|k| files.item(k))
+                .map(|f| f.name());
+            if on_text_box {
+                wasm_bindgen_futures::spawn_local(paste::read_into_box(files));
+            } else if names.into_iter().any(|n| n.ends_with(".npy")) {
+                wasm_bindgen_futures::spawn_local(own::import_files(files));
+            } else {
+                wasm_bindgen_futures::spawn_local(open_results(files));
+            }
         }
     })
     .forget();
@@ -230,6 +254,11 @@ fn listen() {
         let target = e.target().and_then(|t| t.dyn_into::<Element>().ok());
         if let Some(button) = target.and_then(|t| t.closest("[data-action]").ok().flatten()) {
             let action = button.get_attribute("data-action").unwrap_or_default();
+            if action == "forget-own" {
+                let name = button.get_attribute("data-dataset").unwrap_or_default();
+                wasm_bindgen_futures::spawn_local(own::forget(name));
+                return;
+            }
             on_action(&action, run_of(&button));
         }
     })
@@ -258,6 +287,12 @@ fn value_of(target: &Element) -> String {
 }
 
 fn on_change(target: &Element) {
+    if target.id() == "own-files" {
+        if let Some(files) = target.dyn_ref::<HtmlInputElement>().and_then(|i| i.files()) {
+            wasm_bindgen_futures::spawn_local(own::import_files(files));
+        }
+        return;
+    }
     if target.id() == "open-results" {
         if let Some(files) = target.dyn_ref::<HtmlInputElement>().and_then(|i| i.files()) {
             wasm_bindgen_futures::spawn_local(open_results(files));
@@ -282,7 +317,7 @@ fn on_change(target: &Element) {
                 app.write_url();
                 // A shared key or a model changes what other inputs show.
                 if run.is_none() || key == "model" {
-                    view::cards(&app.state);
+                    view::cards(&app.state, &app.own);
                 }
                 Some(key == "dataset")
             }
@@ -305,6 +340,7 @@ fn on_action(action: &str, run: Option<usize>) {
             with_app(|app| app.train(Start::Train));
         }
         "copy-link" => copy_link(),
+        "embed-text" => paste::embed_text(),
         "add-run" => {
             let model = dom::document()
                 .get_element_by_id("add-model")
@@ -378,7 +414,7 @@ impl App {
         }
         self.notices.clear();
         self.write_url();
-        view::cards(&self.state);
+        view::cards(&self.state, &self.own);
     }
 
     pub fn labels(&self) -> Vec<String> {
@@ -541,7 +577,7 @@ fn on_reply(id: u64, reply: Reply) {
         let mut corrupt = false;
         let mut export = None;
         match link.take(reply) {
-            Taken::Nothing => {}
+            Taken::Nothing | Taken::Other(_) => {}
             Taken::Crashed(message) => slot.training.crashed(message),
             Taken::Export(kind, weights, json, csv) => export = Some((kind, weights, json, csv)),
             Taken::Event(event) => {

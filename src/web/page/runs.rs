@@ -33,6 +33,14 @@ pub enum Reply {
         json: String,
         csv: String,
     },
+    /// An embedding job's progress, and its vectors (float32 bytes) with their shape.
+    Embedding(String, f64),
+    Embedded {
+        vectors: Vec<u8>,
+        count: usize,
+        dim: usize,
+        seconds: f64,
+    },
     Crashed(String),
 }
 
@@ -57,7 +65,8 @@ impl Drop for WorkerLink {
     }
 }
 
-/// A worker's message: a `FromWorker` JSON string, or `[json, bytes]` for an export.
+/// A worker's message: a `FromWorker` JSON string, or `[json, bytes]` for an export or
+/// embedded vectors.
 pub fn decode(data: JsValue) -> Reply {
     let (json, bytes) = match (data.as_string(), data.dyn_ref::<Array>()) {
         (Some(json), _) => (json, None),
@@ -78,6 +87,20 @@ pub fn decode(data: JsValue) -> Reply {
             weights,
             json: log.json,
             csv: log.csv,
+        },
+        (Ok(FromWorker::Embedding { status, fraction }), _) => Reply::Embedding(status, fraction),
+        (
+            Ok(FromWorker::Embedded {
+                count,
+                dim,
+                seconds,
+            }),
+            Some(vectors),
+        ) => Reply::Embedded {
+            vectors,
+            count,
+            dim,
+            seconds,
         },
         (Ok(other), _) => Reply::Crashed(format!(
             "the worker sent a message the page does not expect: {}",
@@ -182,6 +205,7 @@ impl WorkerLink {
                 None => Taken::Nothing,
             },
             Reply::Event(event) => Taken::Event(event),
+            other => Taken::Other(other),
         }
     }
 }
@@ -192,4 +216,6 @@ pub enum Taken {
     Event(Box<Event>),
     Crashed(String),
     Export(ExportKind, Vec<u8>, String, String),
+    /// What only an embedding job sends.
+    Other(Reply),
 }

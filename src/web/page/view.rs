@@ -5,6 +5,7 @@
 use super::super::dom::{self, by_id, escape, set_hidden, set_text};
 use super::super::plot::{self, Band, Level, Series};
 use super::controls;
+use super::own::Own;
 use super::{App, Card, Data};
 use crate::card::{curves, entry, Cores, Phase, Training};
 use crate::metrics::group_digits;
@@ -77,7 +78,7 @@ pub fn skeleton(state: &PageState) {
         ));
         set_hidden("lesson", false);
     }
-    cards(state);
+    cards(state, &[]);
     if state.hide_controls {
         let _ = dom::document()
             .body()
@@ -85,9 +86,21 @@ pub fn skeleton(state: &PageState) {
     }
 }
 
-/// One card per run, rebuilt when runs are added, removed or change model.
-pub fn cards(state: &PageState) {
-    by_id("shared").set_inner_html(&controls::shared_html(state));
+/// One card per run, rebuilt when runs are added, removed or change model; with them the
+/// shared controls and the list of the user's stored datasets.
+pub fn cards(state: &PageState, own: &[Own]) {
+    by_id("shared").set_inner_html(&controls::shared_html(state, own));
+    let stored: String = own
+        .iter()
+        .map(|o| {
+            format!(
+                "<li>{} <button data-action=\"forget-own\" data-dataset=\"{}\">Forget</button></li>",
+                escape(&o.label),
+                escape(&o.name)
+            )
+        })
+        .collect();
+    by_id("own-list").set_inner_html(&stored);
     let html: String = (0..state.runs.len())
         .map(|i| {
             let n = i + 1;
@@ -147,6 +160,15 @@ fn render_notices(app: &App) {
     set_hidden("notices", app.notices.is_empty());
 }
 
+/// A shipped dataset's name, or a user dataset's label (its sha256 is too long to read).
+fn shown_name(name: &str, manifest: Option<&crate::dataset::Manifest>) -> String {
+    match manifest {
+        Some(m) if crate::import::is_own(name) => super::own::label(name, m),
+        _ if crate::import::is_own(name) => format!("{}…", &name[..15]),
+        _ => name.to_string(),
+    }
+}
+
 pub fn render_data(app: &App) {
     let progress: Option<HtmlProgressElement> = by_id("data-progress").dyn_into().ok();
     let (text, fraction, failed) = match &app.data {
@@ -154,20 +176,31 @@ pub fn render_data(app: &App) {
             name,
             status,
             fraction,
-        } => (format!("Loading {name}: {status}"), *fraction, false),
-        Data::Ready(f) => (
-            format!(
+        } => (
+            format!("Loading {}: {status}", shown_name(name, None)),
+            *fraction,
+            false,
+        ),
+        Data::Ready(f) => {
+            let mut text = format!(
                 "{}: {} sentences from {} documents ({}), embedded with {}. Ready.",
-                f.name,
+                shown_name(&f.name, Some(&f.manifest)),
                 f.manifest.count,
                 f.manifest.documents.len(),
                 f.manifest.source.package,
                 f.manifest.embedding.model
-            ),
-            1.0,
-            false,
-        ),
-        Data::Failed { name, message } => (format!("{name}: {message}"), 0.0, true),
+            );
+            if let Some(w) = crate::import::few_windows(f.manifest.count) {
+                text.push_str(&format!(" Note: {w}; the baselines still show."));
+            }
+            (text, 1.0, false)
+        }
+        Data::Failed { name, message } => {
+            if crate::import::is_own(name) {
+                let _ = by_id("own-data").set_attribute("open", "");
+            }
+            (format!("{}: {message}", shown_name(name, None)), 0.0, true)
+        }
     };
     set_text("data-status", &text);
     let _ = by_id("data-status")
