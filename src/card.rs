@@ -5,7 +5,7 @@
 use crate::metrics::{Baselines, CosineSummary, EpochMetrics, RunLog};
 use crate::ranking::{Entry, Outcome};
 use crate::run::RunConfig;
-use crate::session::{Event, Example, RunState};
+use crate::session::{Continuation, Event, Example, RunState};
 use crate::spread::{band, Spread};
 
 /// Where a training is.
@@ -73,6 +73,8 @@ pub struct Training {
     pub pretrained: Option<Pretrained>,
     /// Threads its worker was given for matrix products (0: it has no worker yet).
     pub threads: usize,
+    /// Its model's continuation of the user's text, or why there is none.
+    pub continuation: Option<Result<Continuation, String>>,
 }
 
 impl Training {
@@ -88,6 +90,7 @@ impl Training {
             examples: Vec::new(),
             pretrained: None,
             threads: 0,
+            continuation: None,
         }
     }
 
@@ -180,6 +183,7 @@ impl Training {
                 self.best_epoch = best_epoch;
             }
             Event::Examples { examples } => self.examples = examples,
+            Event::Continued { result } => self.continuation = Some(result),
             Event::State { state } => {
                 if !matches!(self.phase, Phase::Failed(_)) {
                     self.phase = Phase::Run(state);

@@ -3,7 +3,8 @@
 //!
 //! Every message is a JSON string. The payloads that are bytes travel beside their message as a
 //! transferred buffer, `postMessage([json, bytes])`: the checkpoint of [`ToWorker::Pretrained`],
-//! the sentences of [`ToWorker::Embed`] (a JSON array of strings), the weights of
+//! the sentences of [`ToWorker::Embed`] (a JSON array of strings), the sentence vectors of
+//! [`ToWorker::Continue`] (float32, row-major), the weights of
 //! [`FromWorker::Export`] and the vectors of [`FromWorker::Embedded`] (float32, row-major). Decoding is bounded and
 //! names what is wrong; a worker answers a message it cannot read with a
 //! [`Cause::Protocol`] failure.
@@ -40,6 +41,9 @@ pub enum ToWorker {
     },
     /// Embeds the sentences sent beside this message with a sentence encoder.
     Embed(EmbedRequest),
+    /// The run's model continues the user's sentences, whose vectors (float32, row-major)
+    /// come beside this message: answered with an `Event::Continued`.
+    Continue,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -198,7 +202,12 @@ impl ToWorker {
         // serde lets stray keys through on a tagged unit variant; those messages are only a type.
         let unit = matches!(
             message,
-            ToWorker::Run | ToWorker::Pause | ToWorker::Step | ToWorker::Stop | ToWorker::Export
+            ToWorker::Run
+                | ToWorker::Pause
+                | ToWorker::Step
+                | ToWorker::Stop
+                | ToWorker::Export
+                | ToWorker::Continue
         );
         if unit && fields != 1 {
             return Err(bad("it takes no fields but its type".into()));

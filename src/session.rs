@@ -128,6 +128,11 @@ pub enum Event {
         /// The run log stored with the weights: how they were trained.
         log: Option<Box<RunLog>>,
     },
+    /// What the model predicts after the user's own sentences ("continue my text"), or why
+    /// it cannot (the run goes on either way).
+    Continued {
+        result: Result<Continuation, String>,
+    },
     State {
         state: RunState,
     },
@@ -193,6 +198,50 @@ pub fn examples(model: &Model, val: &Windows, device: &Device) -> Result<Vec<Exa
             }
         })
         .collect())
+}
+
+/// A model's guess at the sentence after the user's own, as the dataset sentences nearest it,
+/// next to copy-last's (the nearest to the last sentence typed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// The dataset sentences nearest the model's prediction, best first.
+    pub nearest: Vec<Neighbour>,
+    /// The dataset sentences nearest the last sentence typed, best first.
+    pub copy_last: Vec<Neighbour>,
+}
+
+/// The model's continuation of `typed` (the user's sentence vectors, row-major, oldest
+/// first; it reads the last `context`), searched among `rows` (the dataset's vectors).
+pub fn continuation(
+    model: &Model,
+    context: usize,
+    typed: &[f32],
+    rows: &[f32],
+    device: &Device,
+) -> Result<Continuation, String> {
+    let dim = model.dim();
+    let n = typed.len() / dim.max(1);
+    if typed.len() != n * dim {
+        return Err(format!(
+            "{} numbers are not whole {dim}-D sentence vectors",
+            typed.len()
+        ));
+    }
+    if n < context {
+        return Err(format!(
+            "this model reads {context} sentences; the text has {n}"
+        ));
+    }
+    // One window: the last `context` sentences and a stand-in target (never looked at).
+    let last = &typed[(n - 1) * dim..];
+    let mut stream = typed[(n - context) * dim..].to_vec();
+    stream.extend_from_slice(last);
+    let window = Windows::from_stream(stream, dim, context).map_err(|e| e.to_string())?;
+    let prediction = predict(model, &window, device).map_err(|e| e.to_string())?;
+    Ok(Continuation {
+        nearest: nearest(rows, dim, &prediction, NEIGHBOURS),
+        copy_last: nearest(rows, dim, last, NEIGHBOURS),
+    })
 }
 
 /// A run's results in the three forms the page exports.
@@ -309,6 +358,20 @@ impl Session {
             log_json: serde_json::to_string_pretty(&log).unwrap_or_default(),
             log_csv: log.to_csv(),
         })
+    }
+
+    /// The model's continuation of the user's sentence vectors, with its current weights.
+    pub fn continuation(&self, typed: &[f32]) -> Event {
+        let t = &self.trainer;
+        Event::Continued {
+            result: continuation(
+                t.model(),
+                t.config().context,
+                typed,
+                t.split().train.rows(),
+                &Device::Cpu,
+            ),
+        }
     }
 
     /// Applies a command. A run that is over ignores everything and says so.

@@ -202,3 +202,40 @@ fn every_epoch_shows_examples_and_the_export_reloads() {
         assert_eq!(&back, e);
     }
 }
+
+/// "Continue my text": the model reads the last `context` sentences typed, and its prediction's
+/// nearest sentences are those it finds for the same window of the dataset.
+#[test]
+fn a_typed_text_is_continued_by_the_model_and_by_copy_last() {
+    use lvm_playground::dataset::nearest;
+    use lvm_playground::session::NEIGHBOURS;
+    let (mut s, _) = session(1);
+    s.command(Command::Run);
+    s.work(100);
+    let windows = cyclic_windows(105, 8, 5);
+    let rows = windows.rows();
+    // Sentences 9..16 of the dataset typed again: the model reads 11..16.
+    let typed = &rows[9 * 8..16 * 8];
+    let Event::Continued { result: Ok(c) } = s.continuation(typed) else {
+        panic!("no continuation");
+    };
+    let same_window = s.trainer().predict(&windows.select(&[11])).unwrap();
+    assert_eq!(c.nearest, nearest(rows, 8, &same_window, NEIGHBOURS));
+    assert_eq!(c.copy_last.len(), NEIGHBOURS);
+    assert!(c.copy_last[0].cosine > 0.9999, "{:?}", c.copy_last);
+    assert_eq!(
+        c.copy_last,
+        nearest(rows, 8, &rows[15 * 8..16 * 8], NEIGHBOURS)
+    );
+
+    let Event::Continued { result: Err(e) } = s.continuation(&rows[..3 * 8]) else {
+        panic!("three sentences continued");
+    };
+    assert_eq!(e, "this model reads 5 sentences; the text has 3");
+    let Event::Continued { result: Err(e) } = s.continuation(&rows[..8 * 6 + 3]) else {
+        panic!("a ragged vector continued");
+    };
+    assert_eq!(e, "51 numbers are not whole 8-D sentence vectors");
+    // Asking changes nothing: the run is where it was.
+    assert_eq!(s.state(), RunState::Finished);
+}

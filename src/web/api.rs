@@ -95,6 +95,10 @@ impl Run {
         &self.started
     }
 
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
     pub(crate) fn session_mut(&mut self) -> &mut Session {
         &mut self.session
     }

@@ -152,6 +152,21 @@ fn on_message(data: JsValue) {
                 fail(cause, e);
             }
         }),
+        ToWorker::Continue => {
+            let typed: Vec<f32> = bytes
+                .unwrap_or_default()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            let event = RUN.with(|r| {
+                r.borrow()
+                    .as_ref()
+                    .map(|run| run.session().continuation(&typed))
+            });
+            post(&event.unwrap_or(Event::Continued {
+                result: Err("this worker holds no trained model".into()),
+            }));
+        }
         ToWorker::Products { reps } => {
             if let Err(e) = products(reps) {
                 fail(Cause::Worker, e);

@@ -153,22 +153,40 @@ const cosine = (a, b) => {
   return ab / Math.sqrt(aa * bb);
 };
 
-test("the browser's all-MiniLM-L6-v2 vectors match sentence-transformers' (cosine ≥ 0.9999)", async () => {
-  const { page, context, errors } = await open(browser, server.url + "?models=mlp");
-  const { sentences, expected } = await fixture("all-MiniLM-L6-v2");
-  const got = await embedInWorker(page, "all-MiniLM-L6-v2", sentences);
-  assert.equal(got.count, sentences.length);
-  assert.equal(got.dim, 384);
-  const cosines = got.vectors.map((v, i) => cosine(v, expected[i]));
-  const worst = Math.min(...cosines);
-  console.log(`all-MiniLM-L6-v2 in a worker: ${sentences.length} sentences in ${got.seconds.toFixed(2)} s ` +
-    `(${(sentences.length / got.seconds).toFixed(1)} sentences/s), worst cosine with sentence-transformers ${worst.toFixed(6)}`);
-  assert.ok(worst >= 0.9999, `cosines ${cosines.map((c) => c.toFixed(5)).join(" ")}`);
+for (const encoder of ["all-MiniLM-L6-v2", "all-mpnet-base-v2"]) {
+  test(`the browser's ${encoder} vectors match sentence-transformers' (cosine ≥ 0.9999)`, async () => {
+    const { page, context, errors } = await open(browser, server.url + "?models=mlp");
+    const { sentences, expected } = await fixture(encoder);
+    const got = await embedInWorker(page, encoder, sentences);
+    assert.equal(got.count, sentences.length);
+    assert.equal(got.dim, expected[0].length);
+    const cosines = got.vectors.map((v, i) => cosine(v, expected[i]));
+    const worst = Math.min(...cosines);
+    console.log(`${encoder} in a worker: ${sentences.length} sentences in ${got.seconds.toFixed(2)} s ` +
+      `(${(sentences.length / got.seconds).toFixed(1)} sentences/s), worst cosine with sentence-transformers ${worst.toFixed(6)}`);
+    assert.ok(worst >= 0.9999, `cosines ${cosines.map((c) => c.toFixed(5)).join(" ")}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
+
+test("continue my text on a shipped dataset: embedded with all-mpnet-base-v2, continued by a trained MLP", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?models=mlp&sample=600&epochs=1");
+  await page.waitForSelector("#data-status:has-text('Ready')", { timeout: 120_000 });
+  // Before any run has trained there is nothing to ask.
+  await page.fill("#continue-text", "The Moon orbits the Earth.\nIt is the fifth largest satellite.\n" +
+    "Its surface is covered in craters.\nAstronauts first landed there in 1969.\nThey brought back rocks.");
+  await page.click("[data-action=train]");
+  await waitForState(page, "1", "finished");
+  await page.click("[data-action=continue-text]");
+  await page.locator("#continue-list .pred[data-run='1'] li").nth(2).waitFor({ timeout: 300_000 });
+  assert.match(await page.textContent("#continue-status"), /^Embedded 5 sentences in .* 1 run\(s\) asked\.$/);
+  assert.equal(await page.locator("#continue-list .copy-last li").count(), 3);
   assert.deepEqual(errors, []);
   await context.close();
 });
 
-test("paste a text, embed it in a worker, train an MLP on it; the same text again is not re-embedded", async () => {
+test("paste a text, embed it in a worker, train an MLP on it, continue a text with it; the same text is not re-embedded", async () => {
   const lines = (await readFile("datasets/wiki-29k/texts.jsonl", "utf8")).split("\n").slice(0, 150)
     .map((l) => JSON.parse(l));
   const text = lines.map((l, i) => (i > 0 && i % 10 === 0 ? "\n" : "") + l).join("\n");
@@ -189,6 +207,17 @@ test("paste a text, embed it in a worker, train an MLP on it; the same text agai
   await row.waitFor();
   // 5 × 384 inputs, 384 outputs: 1920·1024 + 1024 + 1024·384 + 384 parameters.
   assert.match(await row.textContent(), /2,360,704/);
+  // Continue my text: six of its sentences typed again; the trained MLP and copy-last each
+  // show the dataset's sentences nearest their guess (copy-last's best is the last one typed).
+  await page.fill("#continue-text", lines.slice(40, 46).join("\n"));
+  await page.click("[data-action=continue-text]");
+  const mlp = page.locator("#continue-list .pred[data-run='1'] li");
+  await mlp.nth(2).waitFor({ timeout: 120_000 });
+  const copyLast = await page.locator("#continue-list .copy-last li").allTextContents();
+  assert.equal(copyLast.length, 3);
+  assert.match(copyLast[0], /^1\.000 /);
+  assert.ok(copyLast[0].endsWith(lines[45]), copyLast[0]);
+  for (const li of await mlp.allTextContents()) assert.match(li, /^-?[01]\.\d{3} \S/);
   const dataset = await page.inputValue("#shared-dataset");
   // The same text again: its dataset is found, no worker embeds it.
   await page.click("[data-action=embed-text]");

@@ -6,8 +6,8 @@
 mod controls;
 mod loads;
 mod own;
-mod paste;
 mod runs;
+mod text;
 mod view;
 
 use super::dom::{self, by_id};
@@ -93,8 +93,8 @@ pub struct App {
     notices: Vec<String>,
     /// The user's datasets stored in this browser, for the dataset control.
     own: Vec<own::Own>,
-    /// A pasted text being embedded.
-    embedding: Option<paste::Pending>,
+    /// A text being embedded (for a dataset, or to continue it).
+    embedding: Option<text::Pending>,
     render_scheduled: bool,
 }
 
@@ -188,6 +188,7 @@ fn enable_shared_buttons() {
         "copy-link",
         "add-run",
         "embed-text",
+        "continue-text",
     ] {
         let selector = format!("button[data-action=\"{action}\"]:not([data-run])");
         let Ok(buttons) = dom::document().query_selector_all(&selector) else {
@@ -226,7 +227,7 @@ fn listen() {
                 .filter_map(|k| files.item(k))
                 .map(|f| f.name());
             if on_text_box {
-                wasm_bindgen_futures::spawn_local(paste::read_into_box(files));
+                wasm_bindgen_futures::spawn_local(text::read_into_box(files));
             } else if names.into_iter().any(|n| n.ends_with(".npy")) {
                 wasm_bindgen_futures::spawn_local(own::import_files(files));
             } else {
@@ -340,7 +341,8 @@ fn on_action(action: &str, run: Option<usize>) {
             with_app(|app| app.train(Start::Train));
         }
         "copy-link" => copy_link(),
-        "embed-text" => paste::embed_text(),
+        "embed-text" => text::embed_text(),
+        "continue-text" => text::continue_text(),
         "add-run" => {
             let model = dom::document()
                 .get_element_by_id("add-model")

@@ -148,6 +148,7 @@ pub fn render(app: &App) {
     render_curves(app, &labels);
     render_table(app, &labels);
     render_examples(app, &labels);
+    render_continuations(app, &labels);
 }
 
 fn render_notices(app: &App) {
@@ -610,4 +611,57 @@ fn render_examples(app: &App, labels: &[String]) {
         })
         .collect();
     by_id("examples-list").set_inner_html(&html);
+}
+
+/// "Continue my text": each run's continuation (its first seed's), next to copy-last's.
+fn render_continuations(app: &App, labels: &[String]) {
+    let Data::Ready(files) = &app.data else {
+        return;
+    };
+    let text = |i: usize| files.texts.get(i).map_or("?", |s| s.as_str());
+    let list = |near: &[crate::dataset::Neighbour]| -> String {
+        near.iter()
+            .map(|n| {
+                format!(
+                    "<li><span class=\"cos\">{:.3}</span> {}</li>",
+                    n.cosine,
+                    escape(text(n.index))
+                )
+            })
+            .collect()
+    };
+    let mut copy_last = None;
+    let mut html = String::new();
+    for (i, card) in app.cards.iter().enumerate() {
+        let Some(result) = card
+            .slots
+            .first()
+            .and_then(|s| s.training.continuation.as_ref())
+        else {
+            continue;
+        };
+        let body = match result {
+            Ok(c) => {
+                copy_last.get_or_insert_with(|| list(&c.copy_last));
+                format!(
+                    "nearest sentences to its prediction:<ol>{}</ol>",
+                    list(&c.nearest)
+                )
+            }
+            Err(e) => format!("no continuation: {}", escape(e)),
+        };
+        html.push_str(&format!(
+            "<div class=\"pred\" data-run=\"{}\" style=\"--color:{}\"><b>{}</b>: {body}</div>",
+            i + 1,
+            color(i),
+            escape(&labels[i])
+        ));
+    }
+    if let Some(copy) = copy_last {
+        html.push_str(&format!(
+            "<div class=\"pred copy-last\"><b>copy-last</b> (your last sentence again): nearest \
+             sentences:<ol>{copy}</ol></div>"
+        ));
+    }
+    by_id("continue-list").set_inner_html(&html);
 }

@@ -1,7 +1,9 @@
-//! "Embed a text": the user's text, split into sentences by `crate::sentences` (the rules the
-//! shipped datasets were split by), embedded in a worker by a sentence encoder on candle, and
-//! kept as one of the user's datasets (`own`). A text embedded once is not embedded again: its
-//! dataset's name is kept under the text's hash.
+//! The user's words, split into sentences by `crate::sentences` (the rules the shipped datasets
+//! were split by) and embedded in a worker by a sentence encoder on candle:
+//! - "Embed a text": the vectors become one of the user's datasets (`own`); a text embedded
+//!   once is not embedded again (its dataset's name is kept under the text's hash);
+//! - "Continue my text": the vectors go to every trained run's worker, whose model predicts
+//!   the sentence after them (`Event::Continued`; the view lists its nearest sentences).
 
 use super::super::dom::{by_id, set_text};
 use super::super::fetch;
@@ -19,11 +21,27 @@ pub const TEXT_ENCODER: &EncoderInfo = &MINILM;
 /// Longest text taken (a long book is a few MB).
 const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
 
-/// A text waiting for its vectors.
+/// A text waiting for its vectors, and what they are for.
 pub struct Pending {
     link: WorkerLink,
-    docs: Vec<Vec<String>>,
-    key: String,
+    purpose: Purpose,
+}
+
+enum Purpose {
+    /// A dataset of the text's documents; `key` remembers it.
+    Dataset { docs: Vec<Vec<String>>, key: String },
+    /// The runs' continuations.
+    Continue,
+}
+
+impl Purpose {
+    /// The ids of its status line and progress bar.
+    fn ids(&self) -> (&'static str, &'static str) {
+        match self {
+            Purpose::Dataset { .. } => ("embed-status", "embed-progress"),
+            Purpose::Continue => ("continue-status", "continue-progress"),
+        }
+    }
 }
 
 /// Where the encoder's files are served (Trunk's build copies them from the fetch script's
@@ -79,7 +97,8 @@ pub fn embed_text() {
                 return own::switch_to(&name).await;
             }
         }
-        start(docs, key, count);
+        let sentences: Vec<String> = docs.iter().flatten().cloned().collect();
+        start(Purpose::Dataset { docs, key }, &sentences, TEXT_ENCODER);
     });
 }
 
@@ -99,31 +118,73 @@ pub async fn read_into_box(files: web_sys::FileList) {
     }
 }
 
-fn start(docs: Vec<Vec<String>>, key: String, count: usize) {
-    let sentences: Vec<&String> = docs.iter().flatten().collect();
-    let json = serde_json::to_vec(&sentences).expect("strings serialise");
+/// The "Continue" button: embeds the typed sentences with the dataset's own encoder, then asks
+/// every trained run.
+pub fn continue_text() {
+    let text = by_id("continue-text")
+        .dyn_into::<HtmlTextAreaElement>()
+        .map(|t| t.value())
+        .unwrap_or_default();
+    let ids = Purpose::Continue.ids();
+    let encoder = with_app(|app| match &app.data {
+        super::Data::Ready(files) => {
+            let model = &files.manifest.embedding.model;
+            crate::embed::ENCODERS
+                .into_iter()
+                .find(|e| model.ends_with(&format!("/{}", e.name)))
+                .ok_or(format!(
+                    "This dataset's vectors come from {model}, an encoder the page does not \
+                     have; the typed sentences cannot be put in its space."
+                ))
+        }
+        _ => Err("The dataset is not loaded yet.".into()),
+    })
+    .unwrap_or(Err("The page is not ready.".into()));
+    let encoder = match encoder {
+        Ok(e) => e,
+        Err(e) => return status_at(ids, true, &e, 0.0),
+    };
+    let sentences = crate::sentences::split(&text);
+    if sentences.is_empty() {
+        return status_at(ids, true, "Type a few sentences first.", 0.0);
+    }
+    with_app(|app| {
+        for slot in app.cards.iter_mut().flat_map(|c| &mut c.slots) {
+            slot.training.continuation = None;
+        }
+    });
+    start(Purpose::Continue, &sentences, encoder);
+}
+
+fn start(purpose: Purpose, sentences: &[String], encoder: &'static EncoderInfo) {
+    let ids = purpose.ids();
+    let json = serde_json::to_vec(sentences).expect("strings serialise");
     let mut link = match WorkerLink::spawn("lvm-embed", None, on_reply) {
         Ok(link) => link,
-        Err(e) => return status(true, &e, 0.0),
+        Err(e) => return status_at(ids, true, &e, 0.0),
     };
     let request = ToWorker::Embed(EmbedRequest {
-        encoder: TEXT_ENCODER.name.into(),
-        files: encoder_url(TEXT_ENCODER),
+        encoder: encoder.name.into(),
+        files: encoder_url(encoder),
     });
     if let Err(e) = link.post_with_bytes(&request, &js_sys::Uint8Array::from(&json[..])) {
-        return status(true, &e, 0.0);
+        return status_at(ids, true, &e, 0.0);
     }
-    status(
+    status_at(
+        ids,
         false,
-        &format!("{count} sentences; starting {}…", TEXT_ENCODER.name),
+        &format!("{} sentences; starting {}…", sentences.len(), encoder.name),
         0.0,
     );
-    with_app(|app| app.embedding = Some(Pending { link, docs, key }));
+    // A newer request replaces one still running (its worker ends with its link).
+    with_app(|app| app.embedding = Some(Pending { link, purpose }));
 }
 
 fn on_reply(reply: Reply) {
     let finished = with_app(|app| {
         let pending = app.embedding.as_mut()?;
+        let ids = pending.purpose.ids();
+        let status = |error, text: &str, fraction| status_at(ids, error, text, fraction);
         match pending.link.take(reply) {
             Taken::Nothing | Taken::Export(..) => None,
             Taken::Other(Reply::Embedding(text, fraction)) => {
@@ -167,8 +228,10 @@ async fn finish(pending: Pending, bytes: Vec<u8>, count: usize, dim: usize, seco
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    if dim != TEXT_ENCODER.dim || vectors.len() != count * dim {
-        return status(
+    let ids = pending.purpose.ids();
+    if vectors.len() != count * dim {
+        return status_at(
+            ids,
             true,
             &format!(
                 "The worker sent {} numbers for {count} × {dim}.",
@@ -177,11 +240,15 @@ async fn finish(pending: Pending, bytes: Vec<u8>, count: usize, dim: usize, seco
             0.0,
         );
     }
-    let imported =
-        match crate::import::from_embedded("pasted text", &pending.docs, &vectors, TEXT_ENCODER) {
-            Ok(d) => d,
-            Err(p) => return status(true, &p.to_string(), 0.0),
-        };
+    let (docs, key) = match pending.purpose {
+        Purpose::Dataset { docs, key } => (docs, key),
+        Purpose::Continue => return ask_runs(&bytes, count, seconds),
+    };
+    let imported = match crate::import::from_embedded("pasted text", &docs, &vectors, TEXT_ENCODER)
+    {
+        Ok(d) => d,
+        Err(p) => return status(true, &p.to_string(), 0.0),
+    };
     let name = imported.name.clone();
     let how = format!(
         "Embedded {count} sentences with {} in {seconds:.1} s ({:.1} sentences/s) in a worker; \
@@ -191,16 +258,61 @@ async fn finish(pending: Pending, bytes: Vec<u8>, count: usize, dim: usize, seco
     );
     status(false, &how, 1.0);
     // A failure to remember only means the text is embedded again next time.
-    let _ = fetch::store(&memo_url(&pending.key), name.as_bytes()).await;
+    let _ = fetch::store(&memo_url(&key), name.as_bytes()).await;
     own::adopt(imported, Some(how)).await;
 }
 
+/// Sends the typed sentences' vectors to every run whose worker holds a model.
+fn ask_runs(vectors: &[u8], count: usize, seconds: f64) {
+    let bytes = js_sys::Uint8Array::from(vectors);
+    let asked = with_app(|app| {
+        let mut asked = 0;
+        for slot in app.cards.iter_mut().flat_map(|c| &mut c.slots) {
+            let trained = matches!(slot.training.phase, crate::card::Phase::Run(_));
+            if let (true, Some(link)) = (trained, slot.link.as_mut()) {
+                if link.post_with_bytes(&ToWorker::Continue, &bytes).is_ok() {
+                    asked += 1;
+                }
+            }
+        }
+        asked
+    })
+    .unwrap_or(0);
+    let ids = Purpose::Continue.ids();
+    if asked == 0 {
+        return status_at(
+            ids,
+            true,
+            "No run has a model yet: train one (or more), then continue.",
+            1.0,
+        );
+    }
+    status_at(
+        ids,
+        false,
+        &format!("Embedded {count} sentences in {seconds:.1} s; {asked} run(s) asked."),
+        1.0,
+    );
+    super::schedule_render();
+}
+
 fn status(error: bool, text: &str, fraction: f64) {
-    set_text("embed-status", text);
-    let _ = by_id("embed-status")
-        .class_list()
-        .toggle_with_force("error", error);
-    if let Ok(p) = by_id("embed-progress").dyn_into::<HtmlProgressElement>() {
+    status_at(
+        Purpose::Dataset {
+            docs: Vec::new(),
+            key: String::new(),
+        }
+        .ids(),
+        error,
+        text,
+        fraction,
+    );
+}
+
+fn status_at((line, bar): (&str, &str), error: bool, text: &str, fraction: f64) {
+    set_text(line, text);
+    let _ = by_id(line).class_list().toggle_with_force("error", error);
+    if let Ok(p) = by_id(bar).dyn_into::<HtmlProgressElement>() {
         p.set_value(fraction);
     }
 }
