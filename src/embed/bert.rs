@@ -5,7 +5,7 @@
 //! sentence), then LayerNorm; each layer is the post-LayerNorm encoder layer MPNet shares, with
 //! the padding mask as its only attention bias.
 
-use super::layers::{Layer, LayerNorm, Linear};
+use super::layers::{AttentionNames, Layer, LayerNorm};
 use candle_core::{Device, Result, Tensor};
 use candle_nn::{Embedding, Module, VarBuilder};
 use serde::Deserialize;
@@ -26,20 +26,23 @@ pub struct BertConfig {
 
 /// BERT names its attention weights `attention.self.{query,key,value}` and
 /// `attention.output.dense`.
+const ATTENTION: AttentionNames = AttentionNames {
+    q: "self.query",
+    k: "self.key",
+    v: "self.value",
+    o: "output.dense",
+    norm: "output.LayerNorm",
+};
+
 fn load_layer(vb: VarBuilder, c: &BertConfig) -> Result<Layer> {
-    let h = c.hidden_size;
-    let attn = vb.pp("attention");
-    Ok(Layer {
-        q: Linear::load(attn.pp("self.query"), h, h)?,
-        k: Linear::load(attn.pp("self.key"), h, h)?,
-        v: Linear::load(attn.pp("self.value"), h, h)?,
-        o: Linear::load(attn.pp("output.dense"), h, h)?,
-        attn_norm: LayerNorm::load(attn.pp("output.LayerNorm"), h, c.layer_norm_eps)?,
-        intermediate: Linear::load(vb.pp("intermediate.dense"), h, c.intermediate_size)?,
-        output: Linear::load(vb.pp("output.dense"), c.intermediate_size, h)?,
-        out_norm: LayerNorm::load(vb.pp("output.LayerNorm"), h, c.layer_norm_eps)?,
-        heads: c.num_attention_heads,
-    })
+    Layer::load(
+        vb,
+        &ATTENTION,
+        c.hidden_size,
+        c.intermediate_size,
+        c.num_attention_heads,
+        c.layer_norm_eps,
+    )
 }
 
 pub struct Bert {

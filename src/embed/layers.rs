@@ -48,19 +48,53 @@ impl LayerNorm {
     }
 }
 
+/// Where a model keeps a layer's attention weights (under `attention.`).
+pub(super) struct AttentionNames {
+    pub q: &'static str,
+    pub k: &'static str,
+    pub v: &'static str,
+    pub o: &'static str,
+    pub norm: &'static str,
+}
+
 pub(super) struct Layer {
-    pub(super) q: Linear,
-    pub(super) k: Linear,
-    pub(super) v: Linear,
-    pub(super) o: Linear,
-    pub(super) attn_norm: LayerNorm,
-    pub(super) intermediate: Linear,
-    pub(super) output: Linear,
-    pub(super) out_norm: LayerNorm,
-    pub(super) heads: usize,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+    heads: usize,
 }
 
 impl Layer {
+    /// The layer under `vb` (`encoder.layer.N`): attention named by `names`, then HF's
+    /// `intermediate.dense`, `output.dense` and `output.LayerNorm`.
+    pub(super) fn load(
+        vb: VarBuilder,
+        names: &AttentionNames,
+        hidden: usize,
+        intermediate: usize,
+        heads: usize,
+        eps: f64,
+    ) -> Result<Self> {
+        let h = hidden;
+        let attn = vb.pp("attention");
+        Ok(Self {
+            q: Linear::load(attn.pp(names.q), h, h)?,
+            k: Linear::load(attn.pp(names.k), h, h)?,
+            v: Linear::load(attn.pp(names.v), h, h)?,
+            o: Linear::load(attn.pp(names.o), h, h)?,
+            attn_norm: LayerNorm::load(attn.pp(names.norm), h, eps)?,
+            intermediate: Linear::load(vb.pp("intermediate.dense"), h, intermediate)?,
+            output: Linear::load(vb.pp("output.dense"), intermediate, h)?,
+            out_norm: LayerNorm::load(vb.pp("output.LayerNorm"), h, eps)?,
+            heads,
+        })
+    }
+
     /// `bias` broadcasts to `[b, heads, t, t]`: the padding mask (and MPNet's relative
     /// positions).
     pub(super) fn forward(&self, x: &Tensor, bias: &Tensor) -> Result<Tensor> {

@@ -7,7 +7,7 @@
 //! - position ids start at padding_idx + 1 = 2 (RoBERTa style), padding tokens get 1;
 //! - no token-type embeddings; LayerNorm eps 1e-5.
 
-use super::layers::{Layer, LayerNorm, Linear};
+use super::layers::{AttentionNames, Layer, LayerNorm};
 use candle_core::{DType, Device, Result, Tensor, D};
 use candle_nn::{Embedding, Module, VarBuilder};
 use serde::Deserialize;
@@ -26,20 +26,23 @@ pub struct MpNetConfig {
 }
 
 /// MPNet names its attention weights `attention.attn.{q,k,v,o}`.
+const ATTENTION: AttentionNames = AttentionNames {
+    q: "attn.q",
+    k: "attn.k",
+    v: "attn.v",
+    o: "attn.o",
+    norm: "LayerNorm",
+};
+
 fn load_layer(vb: VarBuilder, c: &MpNetConfig) -> Result<Layer> {
-    let h = c.hidden_size;
-    let attn = vb.pp("attention");
-    Ok(Layer {
-        q: Linear::load(attn.pp("attn.q"), h, h)?,
-        k: Linear::load(attn.pp("attn.k"), h, h)?,
-        v: Linear::load(attn.pp("attn.v"), h, h)?,
-        o: Linear::load(attn.pp("attn.o"), h, h)?,
-        attn_norm: LayerNorm::load(attn.pp("LayerNorm"), h, c.layer_norm_eps)?,
-        intermediate: Linear::load(vb.pp("intermediate.dense"), h, c.intermediate_size)?,
-        output: Linear::load(vb.pp("output.dense"), c.intermediate_size, h)?,
-        out_norm: LayerNorm::load(vb.pp("output.LayerNorm"), h, c.layer_norm_eps)?,
-        heads: c.num_attention_heads,
-    })
+    Layer::load(
+        vb,
+        &ATTENTION,
+        c.hidden_size,
+        c.intermediate_size,
+        c.num_attention_heads,
+        c.layer_norm_eps,
+    )
 }
 
 pub struct MpNet {

@@ -1,12 +1,52 @@
-//! A worker's embedding job (`ToWorker::Embed`): downloads a sentence encoder's three files
-//! (once per browser: they stay in the Cache API), checks its weights' sha256, and embeds the
-//! sentences that came beside the message with `crate::embed`, the code `lvm embed` runs
-//! natively, reporting progress as it goes.
+//! The encoder worker (the `encoder` binary, kept apart so the training worker, which every
+//! run loads, carries no tokenizer): it answers `ToWorker::Embed`. It downloads a sentence
+//! encoder's three files (once per browser: they stay in the Cache API), checks its weights'
+//! sha256, and embeds the sentences that came beside the message with `crate::embed`, the code
+//! `lvm embed` runs natively, reporting progress as it goes. It speaks the training worker's
+//! protocol and framing (`worker::read`, `worker::send_with_bytes`).
 
 use super::fetch::{evict, fetch_cached};
+use super::worker::{fail, read, scope, send, send_with_bytes};
 use crate::embed::{self, Embedder, FILES};
-use crate::protocol::{Cause, EmbedRequest, FromWorker};
+use crate::protocol::{Cause, EmbedRequest, FromWorker, ToWorker};
 use sha2::{Digest, Sha256};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::MessageEvent;
+
+/// Installs the message handler, then says "ready" (with one thread: candle's products here
+/// run on this one).
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        fail(Cause::Worker, format!("the encoder worker crashed: {info}"));
+    }));
+    let handler = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| on_message(e.data()));
+    scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    handler.forget();
+    send(&FromWorker::Ready { threads: 1 });
+}
+
+fn on_message(data: JsValue) {
+    match read(&data) {
+        Ok((ToWorker::Embed(request), Some(sentences))) => {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err((cause, e)) =
+                    run(&request, &sentences, super::now, send_with_bytes).await
+                {
+                    fail(cause, e);
+                }
+            })
+        }
+        Ok((ToWorker::Embed(_), None)) => {
+            fail(Cause::Protocol, "'embed' came without its sentences".into())
+        }
+        Ok(_) => fail(
+            Cause::Protocol,
+            "the encoder worker only embeds: send 'embed'".into(),
+        ),
+        Err(e) => fail(Cause::Protocol, e),
+    }
+}
 
 /// Most sentences one request may hold (a long book); each is one vector.
 const MAX_SENTENCES: usize = 200_000;

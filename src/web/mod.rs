@@ -5,7 +5,7 @@
 
 pub mod api;
 mod dom;
-mod embedding;
+pub mod embedding;
 mod fetch;
 pub mod page;
 mod plot;

@@ -31,16 +31,16 @@ thread_local! {
     static WAITING: RefCell<Option<Vec<Command>>> = const { RefCell::new(None) };
 }
 
-fn scope() -> DedicatedWorkerGlobalScope {
+pub(super) fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-fn send(message: &FromWorker) {
+pub(super) fn send(message: &FromWorker) {
     let _ = scope().post_message(&JsValue::from_str(&message.to_json()));
 }
 
 /// `message`, with `bytes` beside it as a transferred buffer when there are any.
-fn send_with_bytes(message: &FromWorker, bytes: Option<Vec<u8>>) {
+pub(super) fn send_with_bytes(message: &FromWorker, bytes: Option<Vec<u8>>) {
     let Some(bytes) = bytes else {
         return send(message);
     };
@@ -57,7 +57,7 @@ fn post(event: &Event) {
     });
 }
 
-fn fail(cause: Cause, message: String) {
+pub(super) fn fail(cause: Cause, message: String) {
     post(&Event::Failed { cause, message });
 }
 
@@ -91,7 +91,7 @@ pub async fn start_threaded(threads: usize) -> Result<(), JsValue> {
 }
 
 /// A message: its JSON, and the bytes that came beside it (`[json, bytes]`).
-fn read(data: &JsValue) -> Result<(ToWorker, Option<Vec<u8>>), String> {
+pub(super) fn read(data: &JsValue) -> Result<(ToWorker, Option<Vec<u8>>), String> {
     if let Some(json) = data.as_string() {
         return ToWorker::from_json(&json).map(|m| (m, None));
     }
@@ -143,15 +143,10 @@ fn on_message(data: JsValue) {
                 fail(cause, e);
             }
         }),
-        ToWorker::Embed(request) => wasm_bindgen_futures::spawn_local(async move {
-            let Some(sentences) = bytes else {
-                return fail(Cause::Protocol, "'embed' came without its sentences".into());
-            };
-            let result = super::embedding::run(&request, &sentences, super::now, send_with_bytes);
-            if let Err((cause, e)) = result.await {
-                fail(cause, e);
-            }
-        }),
+        ToWorker::Embed(_) => fail(
+            Cause::Protocol,
+            "'embed' goes to the encoder worker, not a training worker".into(),
+        ),
         ToWorker::Continue => {
             let typed: Vec<f32> = bytes
                 .unwrap_or_default()

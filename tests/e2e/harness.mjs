@@ -161,12 +161,12 @@ export function trainInWorker(page, config, dataset, threads) {
 }
 
 /**
- * Embeds `sentences` with `encoder` in a playground worker of its own, as the page's "Embed a
+ * Embeds `sentences` with `encoder` in an encoder worker of its own (the page's), as "Embed a
  * text" does, and resolves to { count, dim, seconds, vectors } (vectors: an array of arrays).
  */
 export function embedInWorker(page, encoder, sentences) {
-  return page.evaluate(([encoder, sentences, newWorker]) => new Promise((resolve, reject) => {
-    const worker = eval(newWorker)(undefined);
+  return page.evaluate(([encoder, sentences]) => new Promise((resolve, reject) => {
+    const worker = new Worker("./encoder_loader.js");
     worker.onerror = (e) => reject(new Error(`the worker crashed: ${e.message}`));
     worker.onmessage = (e) => {
       const msg = JSON.parse(typeof e.data === "string" ? e.data : e.data[0]);
@@ -185,7 +185,7 @@ export function embedInWorker(page, encoder, sentences) {
         reject(new Error(`${msg.event.cause}: ${msg.event.message}`));
       }
     };
-  }), [encoder, sentences, NEW_WORKER]);
+  }), [encoder, sentences]);
 }
 
 /**

@@ -3,7 +3,7 @@
 //! workers do the heavy work.
 
 use super::super::fetch::{self, describe};
-use super::runs::WorkerLink;
+use super::runs::{WorkerKind, WorkerLink};
 use super::{dataset_url, on_reply, schedule_render, view, with_app, Card, Data, Files, Slot};
 use crate::card::{Phase, Training};
 use crate::dataset::{parse_texts, Manifest};
@@ -109,7 +109,8 @@ async fn stored_dataset(name: &str) -> Result<Files, String> {
         return Err(format!(
             "this link trains on your own dataset, which is not in this browser. Give its \
              vectors under “Use your own data” (pick or drop the .npy file whose sha256 is {}, \
-             with its texts if it had them); nothing is uploaded.",
+             with its texts if it had them; for a pasted text, paste the same text under \
+             “Embed a text”: it embeds to the same vectors); nothing is uploaded.",
             &name[crate::import::OWN_PREFIX.len()..]
         ));
     };
@@ -148,9 +149,11 @@ pub async fn load_pretrained(run: usize) {
             crate::run::Skip::None => model.to_string(),
             skip => format!("{model}-skip-{skip}"),
         };
-        let link = match WorkerLink::spawn(&format!("lvm-pretrained-{model}"), None, move |reply| {
-            on_reply(id, reply)
-        }) {
+        let link = match WorkerLink::spawn(
+            &format!("lvm-pretrained-{model}"),
+            WorkerKind::Single,
+            move |reply| on_reply(id, reply),
+        ) {
             Ok(link) => Some(link),
             Err(e) => {
                 app.notices = vec![e];

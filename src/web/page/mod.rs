@@ -22,7 +22,7 @@ use crate::run::{ConfigError, ModelKind};
 use crate::session::Command;
 use gloo::events::{EventListener, EventListenerOptions};
 use loads::{load_dataset, load_pretrained, open_results, show_lesson_logs};
-use runs::{ExportKind, Reply, Taken, WorkerLink};
+use runs::{ExportKind, Reply, Taken, WorkerKind, WorkerLink};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -485,8 +485,11 @@ impl App {
             let id = slot.id;
             slot.training.threads = threads;
             let name = format!("lvm-{}-{}", slot.training.config.model, id);
-            let threaded = self.cores.threaded.then_some(threads);
-            match WorkerLink::spawn(&name, threaded, move |reply| on_reply(id, reply)) {
+            let kind = match self.cores.threaded {
+                true => WorkerKind::Threaded(threads),
+                false => WorkerKind::Single,
+            };
+            match WorkerLink::spawn(&name, kind, move |reply| on_reply(id, reply)) {
                 Ok(mut link) => {
                     slot.training.phase = Phase::Loading("starting a worker…".into());
                     let init = ToWorker::Init(Init {

@@ -15,6 +15,20 @@ const WORKER_SCRIPT: &str = "./worker_loader.js";
 /// The worker built with wasm threads (scripts/build_threads.sh), a module worker that takes
 /// its thread count from its URL.
 const THREADED_WORKER_SCRIPT: &str = "./threads/worker.js";
+/// The sentence-encoder worker (the `encoder` binary): the tokenizer and encoders stay out of
+/// the training worker, which every run loads.
+const ENCODER_SCRIPT: &str = "./encoder_loader.js";
+
+/// Which worker to start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WorkerKind {
+    /// A training worker on one thread.
+    Single,
+    /// A training worker whose products use a pool of this many threads.
+    Threaded(usize),
+    /// The sentence encoder.
+    Encoder,
+}
 
 /// What "Export" asked for, remembered until the worker's reply arrives.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -111,23 +125,27 @@ pub fn decode(data: JsValue) -> Reply {
 }
 
 impl WorkerLink {
-    /// Starts a worker named `name`, the threaded build with `threads` if given; `on_reply`
-    /// gets every message it sends, and its crash.
+    /// Starts a worker of `kind` named `name`; `on_reply` gets every message it sends, and
+    /// its crash.
     pub fn spawn(
         name: &str,
-        threads: Option<usize>,
+        kind: WorkerKind,
         on_reply: impl Fn(Reply) + Clone + 'static,
     ) -> Result<Self, String> {
         let options = WorkerOptions::new();
         options.set_name(name);
-        let script = match threads {
-            Some(n) => {
+        let script = match kind {
+            WorkerKind::Threaded(n) => {
                 options.set_type(WorkerType::Module);
                 format!("{THREADED_WORKER_SCRIPT}?threads={n}")
             }
-            None => {
+            WorkerKind::Single => {
                 options.set_type(WorkerType::Classic);
                 WORKER_SCRIPT.to_string()
+            }
+            WorkerKind::Encoder => {
+                options.set_type(WorkerType::Classic);
+                ENCODER_SCRIPT.to_string()
             }
         };
         let worker = Worker::new_with_options(&script, &options)

@@ -8,7 +8,7 @@
 use super::super::dom::{by_id, set_text};
 use super::super::fetch;
 use super::own;
-use super::runs::{Reply, Taken, WorkerLink};
+use super::runs::{Reply, Taken, WorkerKind, WorkerLink};
 use super::with_app;
 use crate::embed::{EncoderInfo, MINILM};
 use crate::protocol::{EmbedRequest, ToWorker};
@@ -159,7 +159,7 @@ pub fn continue_text() {
 fn start(purpose: Purpose, sentences: &[String], encoder: &'static EncoderInfo) {
     let ids = purpose.ids();
     let json = serde_json::to_vec(sentences).expect("strings serialise");
-    let mut link = match WorkerLink::spawn("lvm-embed", None, on_reply) {
+    let mut link = match WorkerLink::spawn("lvm-encoder", WorkerKind::Encoder, on_reply) {
         Ok(link) => link,
         Err(e) => return status_at(ids, true, &e, 0.0),
     };
