@@ -24,7 +24,7 @@ step "wasm32 tests in headless Chromium"
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
   cargo test --release --target wasm32-unknown-unknown --test web
 
-step "trunk build --release (page + worker into dist/; its hook builds the threaded worker into dist/threads/)"
+step "trunk build --release (page, training and encoder workers into dist/; its hooks build the threaded worker into dist/threads/ and stage the fetched encoders in dist/models/)"
 trunk build --release
 
 step "the library for plain JS pages (pkg/, what wasm-pack builds)"

@@ -40,7 +40,11 @@ pub struct Files {
 /// URL prefix of a dataset's files (Trunk copies `datasets/` into `dist/`), absolute: a worker
 /// resolves a relative URL against its own script's, and the threaded one lives in `threads/`.
 fn dataset_url(name: &str) -> String {
-    let relative = format!("datasets/{name}/");
+    absolute(format!("datasets/{name}/"))
+}
+
+/// `relative` resolved against the page's URL.
+fn absolute(relative: String) -> String {
     let page = dom::window().location().href().unwrap_or_default();
     web_sys::Url::new_with_base(&relative, &page).map_or(relative, |u| u.href())
 }

@@ -34,12 +34,16 @@ enum Purpose {
     Continue,
 }
 
+/// The ids of a purpose's status line and progress bar.
+type Ids = (&'static str, &'static str);
+const EMBED_IDS: Ids = ("embed-status", "embed-progress");
+const CONTINUE_IDS: Ids = ("continue-status", "continue-progress");
+
 impl Purpose {
-    /// The ids of its status line and progress bar.
-    fn ids(&self) -> (&'static str, &'static str) {
+    fn ids(&self) -> Ids {
         match self {
-            Purpose::Dataset { .. } => ("embed-status", "embed-progress"),
-            Purpose::Continue => ("continue-status", "continue-progress"),
+            Purpose::Dataset { .. } => EMBED_IDS,
+            Purpose::Continue => CONTINUE_IDS,
         }
     }
 }
@@ -47,12 +51,7 @@ impl Purpose {
 /// Where the encoder's files are served (Trunk's build copies them from the fetch script's
 /// folder), absolute as `dataset_url` is.
 pub fn encoder_url(info: &EncoderInfo) -> String {
-    let relative = format!("models/{}/", info.name);
-    let page = super::super::dom::window()
-        .location()
-        .href()
-        .unwrap_or_default();
-    web_sys::Url::new_with_base(&relative, &page).map_or(relative, |u| u.href())
+    super::absolute(format!("models/{}/", info.name))
 }
 
 /// The cache entry that remembers which dataset a text became.
@@ -125,7 +124,7 @@ pub fn continue_text() {
         .dyn_into::<HtmlTextAreaElement>()
         .map(|t| t.value())
         .unwrap_or_default();
-    let ids = Purpose::Continue.ids();
+    let ids = CONTINUE_IDS;
     let encoder = with_app(|app| match &app.data {
         super::Data::Ready(files) => {
             let model = &files.manifest.embedding.model;
@@ -278,7 +277,7 @@ fn ask_runs(vectors: &[u8], count: usize, seconds: f64) {
         asked
     })
     .unwrap_or(0);
-    let ids = Purpose::Continue.ids();
+    let ids = CONTINUE_IDS;
     if asked == 0 {
         return status_at(
             ids,
@@ -296,20 +295,12 @@ fn ask_runs(vectors: &[u8], count: usize, seconds: f64) {
     super::schedule_render();
 }
 
+/// The "Embed a text" status line.
 fn status(error: bool, text: &str, fraction: f64) {
-    status_at(
-        Purpose::Dataset {
-            docs: Vec::new(),
-            key: String::new(),
-        }
-        .ids(),
-        error,
-        text,
-        fraction,
-    );
+    status_at(EMBED_IDS, error, text, fraction);
 }
 
-fn status_at((line, bar): (&str, &str), error: bool, text: &str, fraction: f64) {
+fn status_at((line, bar): Ids, error: bool, text: &str, fraction: f64) {
     set_text(line, text);
     let _ = by_id(line).class_list().toggle_with_force("error", error);
     if let Ok(p) = by_id(bar).dyn_into::<HtmlProgressElement>() {
