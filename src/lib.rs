@@ -12,6 +12,7 @@ pub mod embed;
 pub mod import;
 pub mod labels;
 pub mod lessons;
+pub mod memory;
 pub mod metrics;
 pub mod models;
 pub mod npy;

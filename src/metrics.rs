@@ -182,8 +182,9 @@ impl RunLog {
     }
 }
 
-/// 4720384 -> "4,720,384" (parameter counts in tables).
-pub fn group_digits(n: usize) -> String {
+/// 4720384 -> "4,720,384" (parameter counts in tables; any integer type, so a count past
+/// wasm32's usize is written whole).
+pub fn group_digits(n: impl std::fmt::Display) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

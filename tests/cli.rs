@@ -498,3 +498,29 @@ fn an_experiment_link_lists_trains_and_gathers() {
     assert!(!ok && err.contains("parameter '1.lr'"), "{err}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A run that cannot fit this machine's available memory is refused before anything is
+/// allocated, with its figures.
+#[test]
+fn an_oversized_run_is_refused_with_its_estimate() {
+    let dir = temp_dir("oversized");
+    let data = cycle_npy(&dir, DType::F32);
+    let (ok, out) = lvm(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "lstm",
+        "--set",
+        "hidden=8192",
+        "--set",
+        "layers=16",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("this run needs at least"), "{out}");
+    assert!(out.contains("and this machine (available) has"), "{out}");
+    assert!(!dir.join("run/run.json").exists());
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -78,6 +78,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     } else {
         Precision::F32
     };
+    fits_in_memory(&config, &windows)?;
     let trainer = Trainer::new(&config, &windows, &Device::Cpu, native_clock)?;
     let (_, outcome) = run(
         trainer,
@@ -392,6 +393,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             }
             None => None,
         };
+        fits_in_memory(&config, &windows)?;
         let trainer = Trainer::new(&config, &windows, &Device::Cpu, native_clock)?;
         let (log, outcome) = run(trainer, &windows, files.as_ref(), None)?;
         if let Err(e) = outcome {
@@ -479,4 +481,26 @@ pub(super) fn ranking_table(logs: &[RunLog]) -> String {
         })
         .collect();
     text_table(&rank(&entries), logs.first().map(|l| &l.baselines))
+}
+
+/// Refuses a run whose memory floor (`crate::memory`) exceeds what this machine has available
+/// (Linux's MemAvailable; elsewhere nothing is checked), before anything is allocated.
+fn fits_in_memory(config: &RunConfig, windows: &Windows) -> Result<()> {
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    });
+    if let Some(kib) = available {
+        // The data is loaded already: MemAvailable no longer counts it.
+        crate::memory::check(
+            config,
+            windows.dim(),
+            0,
+            kib * 1024,
+            "this machine (available)",
+        )
+        .map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
 }

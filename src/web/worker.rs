@@ -15,6 +15,7 @@ use super::api::{pretrained_events, Run};
 use super::fetch::fetch_cached;
 use crate::bench::{matmul_rate, measure, STUDY_PRODUCTS};
 use crate::dataset::Dataset;
+use crate::memory::{WASM32_BYTES, WORKER};
 use crate::protocol::{BenchReply, BenchRequest, Cause, ExportedLog, FromWorker, Init, ToWorker};
 use crate::run::RunConfig;
 use crate::session::{Command, Event};
@@ -206,7 +207,17 @@ fn config(query: &str) -> Result<RunConfig, Failure> {
 
 async fn start_run(init: &Init) -> Result<(), Failure> {
     let cfg = config(&init.config)?;
-    let run = Run::on(&cfg, &dataset(&init.dataset).await?).map_err(|e| (Cause::Config, e))?;
+    let data = dataset(&init.dataset).await?;
+    // The page checks this before it starts a worker; a worker asked directly checks too.
+    crate::memory::check(
+        &cfg,
+        data.manifest.dim,
+        data.manifest.count,
+        WASM32_BYTES,
+        WORKER,
+    )
+    .map_err(|e| (Cause::Config, e))?;
+    let run = Run::on(&cfg, &data).map_err(|e| (Cause::Config, e))?;
     post(run.started_event());
     RUN.with(|r| *r.borrow_mut() = Some(run));
     Ok(())

@@ -69,9 +69,13 @@ export function launch() {
   });
 }
 
-/** A fresh page (own context: empty cache) that records console errors and uncaught errors. */
-export async function open(browser, url) {
+/**
+ * A fresh page (own context: empty cache) that records console errors and uncaught errors;
+ * `init` (a function) runs in the page before its own scripts.
+ */
+export async function open(browser, url, { init } = {}) {
   const context = await browser.newContext({ acceptDownloads: true });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const errors = [];
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, readdir } from "node:fs/promises";
-import { serve, launch, open, totalSteps, waitForState, exportText, benchInWorker, productsInWorker, pixelsOf } from "./harness.mjs";
+import { serve, launch, open, totalSteps, waitForState, exportText, benchInWorker, productsInWorker, pixelsOf, trainInWorker } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -243,6 +243,38 @@ test("the library trains from a plain JS page (pkg/)", async () => {
   assert.equal(result.epochs, 1);
   assert.ok(result.weights > 4_720_384 * 4);
   assert.match(result.csv, /^model,epoch/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a run too big for a worker's 4 GiB is refused with its estimate before any worker starts", async () => {
+  // Every worker the page starts, by name.
+  const init = () => {
+    const Base = window.Worker;
+    window.startedWorkers = [];
+    window.Worker = class extends Base {
+      constructor(url, options) {
+        super(url, options);
+        window.startedWorkers.push(options?.name ?? String(url));
+      }
+    };
+  };
+  const { page, context, errors } = await open(browser,
+    server.url + "?runs=lstm,mlp&1.hidden=8192&1.layers=16&sample=300&epochs=1", { init });
+  await page.waitForSelector("#data-status:has-text('Ready')", { timeout: 120_000 });
+  await page.click("[data-action=train]");
+  await page.waitForSelector("#error-1:not([hidden])");
+  assert.equal(await page.textContent("#status-1"), "failed");
+  const status = await page.textContent("#error-1");
+  assert.match(status, /^Not started: this run needs at least [\d.]+ GiB and a browser worker \(wasm32\) has 4\.0 GiB: 8,421,122,816 parameters/);
+  // The other run trains as usual.
+  await waitForState(page, "2", "finished");
+  const started = await page.evaluate(() => window.startedWorkers);
+  assert.equal(started.length, 1, `${started}`);
+  assert.match(started[0], /^lvm-mlp-/);
+  // A worker asked directly (a plain JS page, the harness) refuses it too.
+  await assert.rejects(trainInWorker(page, "model=lstm&hidden=8192&layers=16&sample=300&epochs=1",
+    "datasets/wiki-29k/"), /config: this run needs at least 158\.9 GiB/);
   assert.deepEqual(errors, []);
   await context.close();
 });

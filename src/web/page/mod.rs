@@ -16,6 +16,7 @@ use crate::card::{to_start, Cores, Phase, Training};
 use crate::dataset::Manifest;
 use crate::labels::labels;
 use crate::lessons;
+use crate::memory::{self, WASM32_BYTES, WORKER};
 use crate::playground::PageState;
 use crate::protocol::{Cause, Init, ToWorker};
 use crate::run::{ConfigError, ModelKind};
@@ -437,13 +438,15 @@ impl App {
     /// New trainings of every run and seed, replacing any earlier ones; as many start as the
     /// pool has workers, the rest queue.
     fn train(&mut self, how: Start) {
-        match &self.data {
-            Data::Ready(files) if files.name == self.state.base.dataset => {}
+        let (dim, rows) = match &self.data {
+            Data::Ready(files) if files.name == self.state.base.dataset => {
+                (files.manifest.dim, files.manifest.count)
+            }
             _ => {
                 self.pending_start = Some(how);
                 return;
             }
-        }
+        };
         self.pending_start = None;
         let start = if how == Start::Train {
             Command::Run
@@ -460,9 +463,15 @@ impl App {
                     .into_iter()
                     .map(|config| {
                         self.next_id += 1;
+                        // A run that cannot fit a worker is refused here, before any starts.
+                        let fits = memory::check(&config, dim, rows, WASM32_BYTES, WORKER);
+                        let mut training = Training::queued(config);
+                        if let Err(e) = fits {
+                            training.crashed(format!("Not started: {e}."));
+                        }
                         Slot {
                             id: self.next_id,
-                            training: Training::queued(config),
+                            training,
                             link: None,
                             start,
                         }
