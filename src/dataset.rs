@@ -285,6 +285,16 @@ impl Statistics {
     }
 }
 
+/// `texts.jsonl`'s bytes: one JSON string a line (what `parse_texts` reads).
+pub fn texts_jsonl<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+    let mut jsonl = String::new();
+    for t in texts {
+        jsonl += &serde_json::to_string(t).expect("a string serialises");
+        jsonl.push('\n');
+    }
+    jsonl.into_bytes()
+}
+
 pub fn parse_texts(bytes: &[u8], count: usize) -> Result<Vec<String>, DatasetError> {
     let text = std::str::from_utf8(bytes).map_err(|e| err(TEXTS, format!("not UTF-8: {e}")))?;
     let mut out = Vec::with_capacity(count);

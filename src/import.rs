@@ -74,13 +74,7 @@ impl std::error::Error for Problems {}
 
 /// Sorts what the user gave into vectors, texts and a manifest by file name, and imports them.
 pub fn import_files(files: &[Given]) -> Result<Imported, Problems> {
-    let base = |g: &Given| {
-        g.file
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(g.file)
-            .to_string()
-    };
+    let base = |g: &Given| base_name(g.file).to_string();
     let pick = |want: &dyn Fn(&str) -> bool| -> Result<Option<Given>, Problems> {
         let found: Vec<&Given> = files.iter().filter(|g| want(&base(g))).collect();
         match found[..] {
@@ -119,8 +113,7 @@ pub fn import_folder(
 ) -> Result<Imported, Problems> {
     let checked = Dataset::from_bytes(manifest, vectors.bytes, texts.map(|t| t.bytes))
         .map_err(|e| Problems(vec![e.to_string()]))?;
-    let mut warnings = Vec::new();
-    warnings.extend(few_windows(checked.manifest.count));
+    let warnings = few_windows(checked.manifest.count).into_iter().collect();
     Ok(Imported {
         name: own_name(vectors.bytes),
         manifest: checked.manifest,
@@ -224,11 +217,7 @@ pub fn import_vectors(vectors: Given, texts: Option<Given>) -> Result<Imported, 
         return Err(Problems(problems));
     };
     warnings.extend(few_windows(count));
-    let stem = file
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or(file)
-        .trim_end_matches(".npy");
+    let title = stem(file);
     let name = own_name(vectors.bytes);
     // Without texts the stream is one document, titled after the file.
     let layout: Vec<(String, usize)> = match &documents {
@@ -236,15 +225,10 @@ pub fn import_vectors(vectors: Given, texts: Option<Given>) -> Result<Imported, 
             .iter()
             .map(|d| (d.title.clone(), d.sentences.len()))
             .collect(),
-        None => vec![(stem.to_string(), count)],
+        None => vec![(title.clone(), count)],
     };
     let texts_jsonl = documents.map(|docs| {
-        let mut jsonl = String::new();
-        for s in docs.iter().flat_map(|d| &d.sentences) {
-            jsonl += &serde_json::to_string(s).expect("a string serialises");
-            jsonl.push('\n');
-        }
-        jsonl.into_bytes()
+        crate::dataset::texts_jsonl(docs.iter().flat_map(|d| &d.sentences).map(String::as_str))
     });
     let mut start = 0;
     let documents = layout
@@ -261,7 +245,7 @@ pub fn import_vectors(vectors: Given, texts: Option<Given>) -> Result<Imported, 
         })
         .collect();
     let manifest = Manifest {
-        name: stem.to_string(),
+        name: title,
         description: format!("{count} sentence vectors of your own ({dim}-D)"),
         source: Source {
             package: format!("your file {file}"),
@@ -466,7 +450,13 @@ fn non_empty(file: &str, docs: Vec<Doc>) -> Result<Vec<Doc>, String> {
     }
 }
 
+/// A file's name without its folders.
+fn base_name(file: &str) -> &str {
+    file.rsplit(['/', '\\']).next().unwrap_or(file)
+}
+
+/// A file's name without its folders and its extension.
 fn stem(file: &str) -> String {
-    let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    let base = base_name(file);
     base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
 }

@@ -216,6 +216,20 @@ impl ToWorker {
     }
 }
 
+/// The bytes beside a message that carries sentence vectors (`ToWorker::Continue`,
+/// `FromWorker::Embedded`): float32, little-endian, row-major.
+pub fn vectors_to_bytes(vectors: &[f32]) -> Vec<u8> {
+    vectors.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The vectors in such bytes (a trailing partial float is dropped).
+pub fn vectors_from_bytes(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
 impl FromWorker {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("plain data serialises")
@@ -298,6 +312,9 @@ mod tests {
             r#"{"type":"embedded","count":3,"dim":384,"seconds":0.5}"#
         );
         assert_eq!(FromWorker::from_json(&done.to_json()).unwrap(), done);
+        let v = [1.0, -0.5, f32::MIN_POSITIVE, 3.25e7];
+        assert_eq!(vectors_from_bytes(&vectors_to_bytes(&v)), v);
+        assert_eq!(vectors_to_bytes(&[1.0]), [0, 0, 0x80, 0x3f]);
     }
 
     #[test]

@@ -326,18 +326,13 @@ fn import(args: &ImportArgs) -> Result<()> {
         "lvm dataset import --vectors {vectors_name} --name {}",
         args.name
     );
-    let out = &args.out;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    std::fs::write(
-        out.join(MANIFEST),
-        serde_json::to_string_pretty(&manifest)? + "\n",
-    )?;
-    std::fs::write(out.join(VECTORS), &imported.vectors)?;
-    if let Some(texts) = &imported.texts {
-        std::fs::write(out.join(TEXTS), texts)?;
-    }
-    println!("wrote {} ({})", out.display(), imported.name);
-    check(out)
+    println!("{} (its name in the page's links)", imported.name);
+    write_files(
+        &args.out,
+        &manifest,
+        &imported.vectors,
+        imported.texts.as_deref(),
+    )
 }
 
 /// Writes the three files, then reads them back through the same validating loader the
@@ -348,22 +343,27 @@ fn write_dataset(
     vectors: &[f32],
     texts: Option<&[&str]>,
 ) -> Result<()> {
+    let npy = npy::write(&[manifest.count, manifest.dim], vectors, DType::F16);
+    let jsonl = texts.map(|t| crate::dataset::texts_jsonl(t.iter().copied()));
+    write_files(out, manifest, &npy, jsonl.as_deref())
+}
+
+/// Writes a dataset folder's files as given, then reads them back through the validating
+/// loader and prints the statistics.
+fn write_files(
+    out: &Path,
+    manifest: &Manifest,
+    vectors_npy: &[u8],
+    texts_jsonl: Option<&[u8]>,
+) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     std::fs::write(
         out.join(MANIFEST),
         serde_json::to_string_pretty(manifest)? + "\n",
     )?;
-    std::fs::write(
-        out.join(VECTORS),
-        npy::write(&[manifest.count, manifest.dim], vectors, DType::F16),
-    )?;
-    if let Some(texts) = texts {
-        let mut jsonl = String::new();
-        for t in texts {
-            jsonl += &serde_json::to_string(t)?;
-            jsonl.push('\n');
-        }
-        std::fs::write(out.join(TEXTS), jsonl)?;
+    std::fs::write(out.join(VECTORS), vectors_npy)?;
+    if let Some(texts) = texts_jsonl {
+        std::fs::write(out.join(TEXTS), texts)?;
     }
     println!("wrote {}", out.display());
     check(out)

@@ -5,7 +5,7 @@
 //! sentence), then LayerNorm; each layer is the post-LayerNorm encoder layer MPNet shares, with
 //! the padding mask as its only attention bias.
 
-use super::layers::{AttentionNames, Layer, LayerNorm};
+use super::layers::{padding_bias, AttentionNames, Layer, LayerNorm};
 use candle_core::{Device, Result, Tensor};
 use candle_nn::{Embedding, Module, VarBuilder};
 use serde::Deserialize;
@@ -98,12 +98,7 @@ impl Bert {
             .broadcast_add(&self.position_embeddings.forward(&positions)?)?
             .add(&self.token_type_embeddings.forward(&types)?)?;
         let mut x = self.embed_norm.forward(&x)?;
-        let mask_add: Vec<f32> = mask
-            .iter()
-            .flatten()
-            .map(|&m| if m == 1 { 0.0 } else { f32::MIN })
-            .collect();
-        let bias = Tensor::from_vec(mask_add, (b, 1, 1, t), device)?;
+        let bias = padding_bias(mask, device)?;
         for layer in &self.layers {
             x = layer.forward(&x, &bias)?;
         }

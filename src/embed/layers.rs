@@ -1,7 +1,19 @@
 //! What BERT and MPNet share: a post-LayerNorm Transformer encoder layer (self-attention with
 //! an additive bias, then a GELU feed-forward), with HF's weight layout.
 
-use candle_core::{Result, Tensor};
+use candle_core::{Device, Result, Tensor};
+
+/// The attention bias of padding, `[b, 1, 1, t]`: 0 where `mask` (`[b][t]`, 1 = token) has a
+/// token, the lowest float where it has padding.
+pub(super) fn padding_bias(mask: &[Vec<u32>], device: &Device) -> Result<Tensor> {
+    let (b, t) = (mask.len(), mask.first().map_or(0, Vec::len));
+    let bias: Vec<f32> = mask
+        .iter()
+        .flatten()
+        .map(|&m| if m == 1 { 0.0 } else { f32::MIN })
+        .collect();
+    Tensor::from_vec(bias, (b, 1, 1, t), device)
+}
 use candle_nn::VarBuilder;
 
 pub(super) struct Linear {

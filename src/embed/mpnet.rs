@@ -7,7 +7,7 @@
 //! - position ids start at padding_idx + 1 = 2 (RoBERTa style), padding tokens get 1;
 //! - no token-type embeddings; LayerNorm eps 1e-5.
 
-use super::layers::{AttentionNames, Layer, LayerNorm};
+use super::layers::{padding_bias, AttentionNames, Layer, LayerNorm};
 use candle_core::{DType, Device, Result, Tensor, D};
 use candle_nn::{Embedding, Module, VarBuilder};
 use serde::Deserialize;
@@ -154,13 +154,9 @@ impl MpNet {
             }
         }
         let rel = Tensor::from_vec(rel, (1, heads, t, t), device)?;
-        let mask_add: Vec<f32> = mask
-            .iter()
-            .flatten()
-            .map(|&m| if m == 1 { 0.0 } else { f32::MIN })
-            .collect();
-        let mask_add = Tensor::from_vec(mask_add, (b, 1, 1, t), device)?;
-        let bias = rel.broadcast_add(&mask_add)?.contiguous()?;
+        let bias = rel
+            .broadcast_add(&padding_bias(mask, device)?)?
+            .contiguous()?;
         for layer in &self.layers {
             x = layer.forward(&x, &bias)?;
         }

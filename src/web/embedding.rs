@@ -6,24 +6,15 @@
 //! protocol and framing (`worker::read`, `worker::send_with_bytes`).
 
 use super::fetch::{evict, fetch_cached};
-use super::worker::{fail, read, scope, send, send_with_bytes};
+use super::worker::{fail, listen, read, send_with_bytes};
 use crate::embed::{self, Embedder, FILES};
-use crate::protocol::{Cause, EmbedRequest, FromWorker, ToWorker};
+use crate::protocol::{vectors_to_bytes, Cause, EmbedRequest, FromWorker, ToWorker};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::MessageEvent;
 
-/// Installs the message handler, then says "ready" (with one thread: candle's products here
-/// run on this one).
+/// Starts the encoder worker (one thread: candle's products here run on this one).
 pub fn start() {
-    std::panic::set_hook(Box::new(|info| {
-        fail(Cause::Worker, format!("the encoder worker crashed: {info}"));
-    }));
-    let handler = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| on_message(e.data()));
-    scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
-    handler.forget();
-    send(&FromWorker::Ready { threads: 1 });
+    listen("the encoder worker", on_message, 1);
 }
 
 fn on_message(data: JsValue) {
@@ -59,7 +50,7 @@ pub async fn run(
     request: &EmbedRequest,
     sentences: &[u8],
     now: impl Fn() -> f64,
-    send: impl Fn(&FromWorker, Option<Vec<u8>>),
+    send: impl Fn(&FromWorker, Option<Vec<u8>>) -> Result<(), String>,
 ) -> Result<(), (Cause, String)> {
     let info = embed::find(&request.encoder)
         .ok_or_else(|| (Cause::Protocol, format!("no encoder '{}'", request.encoder)))?;
@@ -76,7 +67,8 @@ pub async fn run(
         ));
     }
     let progress = |status: String, fraction: f64| {
-        send(&FromWorker::Embedding { status, fraction }, None);
+        // Progress that does not arrive only leaves the bar behind; the result is checked.
+        let _ = send(&FromWorker::Embedding { status, fraction }, None);
     };
     let mut files = Vec::new();
     for name in FILES {
@@ -136,14 +128,13 @@ pub async fn run(
             );
         })
         .map_err(|e| (Cause::Worker, e))?;
-    let bytes: Vec<u8> = vectors.iter().flat_map(|x| x.to_le_bytes()).collect();
     send(
         &FromWorker::Embedded {
             count: total,
             dim: info.dim,
             seconds: now() - started,
         },
-        Some(bytes),
-    );
-    Ok(())
+        Some(vectors_to_bytes(&vectors)),
+    )
+    .map_err(|e| (Cause::Worker, e))
 }

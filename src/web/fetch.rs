@@ -48,12 +48,8 @@ pub async fn fetch_cached(
 ) -> Result<Uint8Array, String> {
     let cache = cache().await;
     if let Some(cache) = &cache {
-        if let Ok(hit) = JsFuture::from(cache.match_with_str(url)).await {
-            if let Ok(response) = hit.dyn_into::<Response>() {
-                if let Ok(bytes) = read_body(url, &response, progress).await {
-                    return Ok(bytes);
-                }
-            }
+        if let Some(bytes) = from_cache(cache, url, progress).await {
+            return Ok(bytes);
         }
     }
     let response: Response = JsFuture::from(fetch(url))
@@ -78,11 +74,18 @@ pub async fn fetch_cached(
 
 /// The cached bytes of `url`, never the network: where a user's own dataset lives.
 pub async fn cached(url: &str) -> Option<Uint8Array> {
-    let hit = JsFuture::from(cache().await?.match_with_str(url))
-        .await
-        .ok()?;
+    from_cache(&cache().await?, url, &|_, _| {}).await
+}
+
+/// `url`'s bytes in `cache`, if it holds a whole copy.
+async fn from_cache(
+    cache: &Cache,
+    url: &str,
+    progress: &dyn Fn(f64, Option<f64>),
+) -> Option<Uint8Array> {
+    let hit = JsFuture::from(cache.match_with_str(url)).await.ok()?;
     let response = hit.dyn_into::<Response>().ok()?;
-    read_body(url, &response, &|_, _| {}).await.ok()
+    read_body(url, &response, progress).await.ok()
 }
 
 /// Keeps `bytes` in the cache as `url`'s. A full or refused storage is an error that says so.

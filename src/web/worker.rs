@@ -16,7 +16,9 @@ use super::fetch::fetch_cached;
 use crate::bench::{matmul_rate, measure, STUDY_PRODUCTS};
 use crate::dataset::Dataset;
 use crate::memory::{WASM32_BYTES, WORKER};
-use crate::protocol::{BenchReply, BenchRequest, Cause, ExportedLog, FromWorker, Init, ToWorker};
+use crate::protocol::{
+    vectors_from_bytes, BenchReply, BenchRequest, Cause, ExportedLog, FromWorker, Init, ToWorker,
+};
 use crate::run::RunConfig;
 use crate::session::{Command, Event};
 use js_sys::{Array, Uint8Array};
@@ -41,15 +43,18 @@ pub(super) fn send(message: &FromWorker) {
 }
 
 /// `message`, with `bytes` beside it as a transferred buffer when there are any.
-pub(super) fn send_with_bytes(message: &FromWorker, bytes: Option<Vec<u8>>) {
+pub(super) fn send_with_bytes(message: &FromWorker, bytes: Option<Vec<u8>>) -> Result<(), String> {
     let Some(bytes) = bytes else {
-        return send(message);
+        send(message);
+        return Ok(());
     };
     let buffer = Uint8Array::from(&bytes[..]);
-    let _ = scope().post_message_with_transfer(
-        &Array::of2(&JsValue::from_str(&message.to_json()), &buffer),
-        &Array::of1(&buffer.buffer()),
-    );
+    scope()
+        .post_message_with_transfer(
+            &Array::of2(&JsValue::from_str(&message.to_json()), &buffer),
+            &Array::of1(&buffer.buffer()),
+        )
+        .map_err(|_| format!("could not send its {} bytes to the page", bytes.len()))
 }
 
 fn post(event: &Event) {
@@ -62,19 +67,23 @@ pub(super) fn fail(cause: Cause, message: String) {
     post(&Event::Failed { cause, message });
 }
 
-/// Installs the message handler, then says "ready": messages sent before `onmessage` is set
-/// would be lost.
+/// Starts the training worker.
 pub fn start() {
+    listen("the worker", on_message, crate::threads::get());
+}
+
+/// Sets a panic hook that names `worker` in its crash message, installs `on_message`, then
+/// says "ready" with its `threads`: messages sent before `onmessage` is set would be lost.
+pub(super) fn listen(worker: &'static str, on_message: fn(JsValue), threads: usize) {
     // A panic aborts the module; tell the page why before that happens.
-    std::panic::set_hook(Box::new(|info| {
-        fail(Cause::Worker, format!("the worker crashed: {info}"));
+    std::panic::set_hook(Box::new(move |info| {
+        fail(Cause::Worker, format!("{worker} crashed: {info}"));
     }));
-    let handler = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| on_message(e.data()));
+    let handler =
+        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| on_message(e.data()));
     scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
-    send(&FromWorker::Ready {
-        threads: crate::threads::get(),
-    });
+    send(&FromWorker::Ready { threads });
 }
 
 /// The entry of the worker built with threads (`www/threads-worker.js` calls it): starts a
@@ -149,11 +158,7 @@ fn on_message(data: JsValue) {
             "'embed' goes to the encoder worker, not a training worker".into(),
         ),
         ToWorker::Continue => {
-            let typed: Vec<f32> = bytes
-                .unwrap_or_default()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            let typed = vectors_from_bytes(&bytes.unwrap_or_default());
             let event = RUN.with(|r| {
                 r.borrow()
                     .as_ref()
@@ -269,18 +274,12 @@ fn export() -> Result<(), String> {
         Some(run) => run.export_all(),
         None => Err("no run to export yet".into()),
     })?;
-    let json = FromWorker::Export(ExportedLog {
+    let message = FromWorker::Export(ExportedLog {
         json: export.log_json,
         csv: export.log_csv,
-    })
-    .to_json();
-    let weights = Uint8Array::from(&export.weights[..]);
-    scope()
-        .post_message_with_transfer(
-            &Array::of2(&JsValue::from_str(&json), &weights),
-            &Array::of1(&weights.buffer()),
-        )
-        .map_err(|_| "could not send the export".to_string())
+    });
+    send_with_bytes(&message, Some(export.weights))
+        .map_err(|e| format!("could not send the export: {e}"))
 }
 
 fn on_command(command: Command) {

@@ -223,10 +223,7 @@ fn on_reply(reply: Reply) {
 }
 
 async fn finish(pending: Pending, bytes: Vec<u8>, count: usize, dim: usize, seconds: f64) {
-    let vectors: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let vectors = crate::protocol::vectors_from_bytes(&bytes);
     let ids = pending.purpose.ids();
     if vectors.len() != count * dim {
         return status_at(

@@ -8,6 +8,7 @@ use super::controls;
 use super::own::Own;
 use super::{App, Card, Data};
 use crate::card::{curves, entry, Cores, Phase, Training};
+use crate::dataset::Neighbour;
 use crate::metrics::group_digits;
 use crate::playground::PageState;
 use crate::ranking::{format_best, rank};
@@ -556,6 +557,25 @@ fn render_table(app: &App, labels: &[String]) {
 /// A window's context rows and each run's prediction for it.
 type Predictions<'a> = (Vec<usize>, Vec<(usize, &'a crate::session::Example)>);
 
+/// Dataset sentences nearest a prediction, as list items with their cosines; `target`, when
+/// given, is marked as the true next sentence.
+fn neighbours_html(near: &[Neighbour], texts: &[String], target: Option<usize>) -> String {
+    near.iter()
+        .map(|n| {
+            format!(
+                "<li><span class=\"cos\">{:.3}</span> {}{}</li>",
+                n.cosine,
+                escape(texts.get(n.index).map_or("?", String::as_str)),
+                if Some(n.index) == target {
+                    " <b>(the true next sentence)</b>"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect()
+}
+
 fn render_examples(app: &App, labels: &[String]) {
     let Data::Ready(files) = &app.data else {
         return;
@@ -584,18 +604,7 @@ fn render_examples(app: &App, labels: &[String]) {
             let preds: String = preds
                 .iter()
                 .map(|(i, e)| {
-                    let near: String = e
-                        .nearest
-                        .iter()
-                        .map(|n| {
-                            format!(
-                                "<li><span class=\"cos\">{:.3}</span> {}{}</li>",
-                                n.cosine,
-                                escape(text(n.index)),
-                                if n.index == target { " <b>(the true next sentence)</b>" } else { "" }
-                            )
-                        })
-                        .collect();
+                    let near = neighbours_html(&e.nearest, &files.texts, Some(target));
                     format!(
                         "<div class=\"pred\" style=\"--color:{}\"><b>{}</b> prediction: cosine {:.3} with the true next sentence; nearest sentences:<ol>{near}</ol></div>",
                         color(*i),
@@ -618,18 +627,7 @@ fn render_continuations(app: &App, labels: &[String]) {
     let Data::Ready(files) = &app.data else {
         return;
     };
-    let text = |i: usize| files.texts.get(i).map_or("?", |s| s.as_str());
-    let list = |near: &[crate::dataset::Neighbour]| -> String {
-        near.iter()
-            .map(|n| {
-                format!(
-                    "<li><span class=\"cos\">{:.3}</span> {}</li>",
-                    n.cosine,
-                    escape(text(n.index))
-                )
-            })
-            .collect()
-    };
+    let list = |near: &[Neighbour]| neighbours_html(near, &files.texts, None);
     let mut copy_last = None;
     let mut html = String::new();
     for (i, card) in app.cards.iter().enumerate() {
