@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every check the project has, in the order a failure is cheapest to find:
 # formatting, lints (native and wasm32), native tests, the core on wasm32 in headless
-# Chromium, then the page built by Trunk and driven end to end in headless Chromium.
+# Chromium, then the page built by Trunk and driven end to end in headless Chromium, then
+# every fuzz target for 20 s (a new parser panic fails the check; the long runs are the
+# README's, not here).
 # Needs what `scripts/setup.sh` installs.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,3 +35,6 @@ wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/lv
 
 step "end-to-end tests of the page in headless Chromium"
 npm run e2e
+
+step "fuzz every parser for 20 s (scripts/fuzz.sh, without AddressSanitizer)"
+FUZZ_SANITIZER=none bash scripts/fuzz.sh 20

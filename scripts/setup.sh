@@ -6,7 +6,8 @@
 #   wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version (no --locked: a locked
 #     dependency of the CLI is missing from the registry; see shared/TOOLCHAIN.md)
 #   Trunk 0.21.14 (0.22 needs a newer rustc)
-#   for tests: Debian chromium + chromium-driver, Node.js, and npm's playwright-core
+#   for tests: Debian chromium + chromium-driver, Node.js, and npm's playwright-core; cargo-fuzz
+#     for scripts/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 serve_only=false
@@ -25,6 +26,10 @@ if ! trunk --version 2>/dev/null | grep -qF "0.21.14"; then
   cargo install trunk --version 0.21.14 --locked
 fi
 $serve_only && exit 0
+
+if ! cargo fuzz --version 2>/dev/null | grep -qF "0.13.2"; then
+  cargo install cargo-fuzz --version 0.13.2 --locked
+fi
 
 apt_packages=()
 command -v chromium >/dev/null || apt_packages+=(chromium)

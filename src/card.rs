@@ -75,6 +75,10 @@ pub struct Training {
     pub threads: usize,
     /// Its model's continuation of the user's text, or why there is none.
     pub continuation: Option<Result<Continuation, String>>,
+    /// The last save in the browser: after which epoch and its bytes, or why it failed.
+    pub saved: Option<Result<(usize, u64), String>>,
+    /// The epoch a saved state it continues had reached.
+    pub resumed_from: Option<usize>,
 }
 
 impl Training {
@@ -91,6 +95,8 @@ impl Training {
             pretrained: None,
             threads: 0,
             continuation: None,
+            saved: None,
+            resumed_from: None,
         }
     }
 
@@ -184,6 +190,23 @@ impl Training {
             }
             Event::Examples { examples } => self.examples = examples,
             Event::Continued { result } => self.continuation = Some(result),
+            Event::Saved { epoch, result } => self.saved = Some(result.map(|bytes| (epoch, bytes))),
+            Event::Resumed { log } => {
+                let done = log.epochs.len();
+                if let Some(s) = &self.started {
+                    self.progress = Some(Progress {
+                        step: log.step_losses.len() as u64,
+                        epoch: done,
+                        step_in_epoch: s.steps_per_epoch,
+                        steps_per_epoch: s.steps_per_epoch,
+                        loss: log.step_losses.last().copied().unwrap_or(f32::NAN),
+                        samples_per_second: 0.0,
+                    });
+                }
+                self.epochs = log.epochs;
+                self.best_epoch = log.best_epoch;
+                self.resumed_from = Some(done);
+            }
             Event::State { state } => {
                 if !matches!(self.phase, Phase::Failed(_)) {
                     self.phase = Phase::Run(state);
@@ -396,6 +419,39 @@ mod tests {
         let o = t.outcome().unwrap();
         assert_eq!((o.best_val, o.best_epoch), (0.47, 2));
         assert_eq!(t.params(), Some(99));
+    }
+
+    #[test]
+    fn a_resumed_run_shows_what_it_had_done_and_its_saves() {
+        let before = trained(&[0.40, 0.47]);
+        let log = RunLog {
+            config: RunConfig::default(),
+            params: 99,
+            train_windows: 90,
+            val_windows: 10,
+            baselines: baselines(),
+            epochs: before.epochs.clone(),
+            best_epoch: Some(2),
+            step_losses: vec![0.9, 0.8, 0.7, 0.6, 0.5, 0.25],
+            retrieval: None,
+        };
+        let mut t = trained(&[]);
+        t.apply(Event::Resumed { log: Box::new(log) });
+        assert_eq!(t.epochs, before.epochs);
+        assert_eq!((t.best_epoch, t.resumed_from), (Some(2), Some(2)));
+        let p = t.progress.unwrap();
+        assert_eq!((p.step, p.epoch, p.step_in_epoch, p.loss), (6, 2, 3, 0.25));
+        t.apply(Event::Saved {
+            epoch: 3,
+            result: Ok(1234),
+        });
+        assert_eq!(t.saved, Some(Ok((3, 1234))));
+        t.apply(Event::Saved {
+            epoch: 4,
+            result: Err("Not saved: full".into()),
+        });
+        assert_eq!(t.saved, Some(Err("Not saved: full".into())));
+        assert!(t.is_over(), "a failed save does not fail the run");
     }
 
     #[test]

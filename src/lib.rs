@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod ranking;
 pub mod rng;
 pub mod run;
+pub mod saved;
 pub mod sentences;
 pub mod session;
 pub mod spread;

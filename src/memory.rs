@@ -145,3 +145,19 @@ fn size(bytes: u64) -> String {
         format!("{:.0} MiB", bytes as f64 / (1u64 << 20) as f64)
     }
 }
+
+/// Whether a worker holding `memory_now` bytes can also make the file that saves a run of
+/// `params` parameters: the file holds them four times over (weights, best weights, Adam's
+/// two moments) and making it takes one more copy of the weights.
+pub fn save_fits(memory_now: u64, params: u64, limit: u64) -> Result<(), String> {
+    let needs = 5 * 4 * params;
+    if memory_now.saturating_add(needs) > limit {
+        return Err(format!(
+            "this run's state needs {} more beside the {} the worker holds, over its {}",
+            size(needs),
+            size(memory_now),
+            size(limit)
+        ));
+    }
+    Ok(())
+}

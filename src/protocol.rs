@@ -62,6 +62,9 @@ pub struct Init {
     pub config: String,
     /// URL prefix of the dataset's files (`datasets/wiki-29k/`), read from the Cache API.
     pub dataset: String,
+    /// Continue the run saved in this browser (`crate::saved`) instead of starting it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -251,13 +254,24 @@ mod tests {
         let init = ToWorker::Init(Init {
             config: "model=mlp&sample=300".into(),
             dataset: "datasets/wiki-29k/".into(),
+            resume: false,
         });
         assert_eq!(
             init.to_json(),
             r#"{"type":"init","config":"model=mlp&sample=300","dataset":"datasets/wiki-29k/"}"#
         );
+        let resume = ToWorker::Init(Init {
+            config: "model=mlp".into(),
+            dataset: "d/".into(),
+            resume: true,
+        });
+        assert_eq!(
+            resume.to_json(),
+            r#"{"type":"init","config":"model=mlp","dataset":"d/","resume":true}"#
+        );
         for m in [
             init,
+            resume,
             ToWorker::Run,
             ToWorker::Stop,
             ToWorker::Export,

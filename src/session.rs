@@ -128,6 +128,16 @@ pub enum Event {
         /// The run log stored with the weights: how they were trained.
         log: Option<Box<RunLog>>,
     },
+    /// Sent after `Started` when the run continues a saved state: what it had done.
+    Resumed {
+        log: Box<RunLog>,
+    },
+    /// After an epoch: the run's state was stored in the browser (`bytes`), or why not (the
+    /// run trains on either way).
+    Saved {
+        epoch: usize,
+        result: Result<u64, String>,
+    },
     /// What the model predicts after the user's own sentences ("continue my text"), or why
     /// it cannot (the run goes on either way).
     Continued {
@@ -326,6 +336,13 @@ impl Session {
 
     pub fn state(&self) -> RunState {
         self.state
+    }
+
+    /// What a run continued from a saved state had done (`Event::Resumed`).
+    pub fn resumed(&self) -> Event {
+        Event::Resumed {
+            log: Box::new(self.trainer.log()),
+        }
     }
 
     pub fn trainer(&self) -> &Trainer {

@@ -2,7 +2,7 @@
 //! that cannot fit a worker's 4 GiB is refused with its figures.
 
 use candle_core::Device;
-use lvm_playground::memory::{check, estimate, param_count, WASM32_BYTES};
+use lvm_playground::memory::{check, estimate, param_count, save_fits, WASM32_BYTES};
 use lvm_playground::models::Model;
 use lvm_playground::run::{ModelKind, RunConfig};
 
@@ -59,5 +59,16 @@ fn the_study_fits_a_worker_and_an_oversized_lstm_is_refused_with_its_figures() {
     assert!(
         message.ends_with("make hidden, layers or batch smaller"),
         "{message}"
+    );
+}
+
+#[test]
+fn a_state_too_big_to_save_beside_the_run_is_named() {
+    // 10M parameters: 200 MB to make their state file.
+    assert!(save_fits(1 << 30, 10_000_000, WASM32_BYTES).is_ok());
+    let e = save_fits(WASM32_BYTES - (100 << 20), 10_000_000, WASM32_BYTES).unwrap_err();
+    assert_eq!(
+        e,
+        "this run's state needs 191 MiB more beside the 3.9 GiB the worker holds, over its 4.0 GiB"
     );
 }

@@ -10,7 +10,7 @@ use lvm_playground::data::Windows;
 use lvm_playground::metrics::RunLog;
 use lvm_playground::models::Snapshot;
 use lvm_playground::run::{ModelKind, RunConfig};
-use lvm_playground::train::{StateError, Trainer};
+use lvm_playground::train::{header_len, saved_log, StateError, Trainer, MAX_STATE_HEADER};
 
 fn finish(t: &mut Trainer) -> (RunLog, Snapshot, Snapshot) {
     while !t.is_finished() {
@@ -175,4 +175,46 @@ fn a_damaged_or_foreign_state_is_refused_with_a_clear_error() {
     bad[8 + start] = b'z';
     let msg = resume(&bad, &windows);
     assert!(msg.contains("'shuffle_rng' is invalid"), "{msg}");
+}
+
+#[test]
+fn a_saved_runs_log_is_read_from_its_header_alone() {
+    let windows = cyclic_windows(160, 16, 5);
+    let cfg = config(ModelKind::Mlp);
+    let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+    t.run_epoch().unwrap();
+    let state = t.save_state().unwrap();
+    let end = header_len(&state[..8]).unwrap();
+    assert!(
+        end < state.len() / 2,
+        "the header is a small part of the file"
+    );
+    let len = state.len() as u64;
+    assert_eq!(saved_log(&state[..end], len).unwrap(), t.log());
+    // The whole file reads the same.
+    assert_eq!(saved_log(&state, len).unwrap(), t.log());
+    // A file cut short or grown is refused, by its length alone.
+    for other in [len - 1, len + 4, end as u64] {
+        let e = saved_log(&state[..end], other).unwrap_err().to_string();
+        assert!(e.contains("cut short or damaged"), "{other}: {e}");
+    }
+    // Too little of the header, or a header longer than the bound.
+    assert!(saved_log(&state[..end - 1], len).is_err());
+    assert!(header_len(&state[..7]).is_err());
+    let huge = ((MAX_STATE_HEADER + 1) as u64).to_le_bytes();
+    assert!(header_len(&huge)
+        .unwrap_err()
+        .to_string()
+        .contains("at most"));
+    // A checkpoint's header is not a training state's.
+    let ckpt = checkpoint::save(
+        &cfg,
+        16,
+        t.best_weights().unwrap(),
+        Some(&t.log()),
+        Precision::F32,
+    )
+    .unwrap();
+    let e = saved_log(&ckpt, ckpt.len() as u64).unwrap_err().to_string();
+    assert!(e.contains("not an LVM Playground training state"), "{e}");
 }

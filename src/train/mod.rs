@@ -5,8 +5,8 @@ pub mod loss;
 mod trainer;
 
 pub use trainer::{
-    evaluate, predict, retrieval, saved_config, Clock, Evaluation, StateError, StepPhases,
-    StepReport, TrainError, Trainer, STATE_FORMAT,
+    evaluate, header_len, predict, retrieval, saved_config, saved_log, Clock, Evaluation,
+    StateError, StepPhases, StepReport, TrainError, Trainer, MAX_STATE_HEADER, STATE_FORMAT,
 };
 
 /// A monotonic clock for native callers: seconds since the first call.

@@ -13,7 +13,7 @@ use crate::run::{LossKind, RunConfig};
 use candle_core::Device;
 
 mod state;
-pub use state::{saved_config, StateError, STATE_FORMAT};
+pub use state::{header_len, saved_config, saved_log, StateError, MAX_STATE_HEADER, STATE_FORMAT};
 
 /// Seconds from an arbitrary fixed origin. Passed in because the clock differs between a
 /// native process and a browser worker.

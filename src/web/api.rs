@@ -12,7 +12,7 @@
 use crate::dataset::Dataset;
 use crate::run::RunConfig;
 use crate::session::{evaluate_checkpoint, Command, Event, RunState, Session};
-use crate::train::Trainer;
+use crate::train::{saved_config, Trainer};
 use candle_core::Device;
 use wasm_bindgen::prelude::*;
 
@@ -63,6 +63,24 @@ impl Run {
             .unwrap_or_default()
     }
 
+    /// Continues a run saved by `saveState` on the same dataset's bytes: the same bits as a
+    /// run that never stopped.
+    pub fn resume(state: &[u8], manifest: &[u8], vectors: &[u8]) -> Result<Run, JsError> {
+        let dataset = Dataset::from_bytes(manifest, vectors, None)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Self::resumed(state, &dataset).map_err(|e| JsError::new(&e))
+    }
+
+    /// The whole run (weights, best weights, Adam's moments, random streams, log) as the
+    /// `state.safetensors` bytes `lvm train` writes; only between two epochs.
+    #[wasm_bindgen(js_name = saveState)]
+    pub fn save_state(&self) -> Result<Vec<u8>, JsError> {
+        self.session
+            .trainer()
+            .save_state()
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
     /// The best epoch's weights as safetensors (config and log in the metadata).
     #[wasm_bindgen(js_name = exportWeights)]
     pub fn export_weights(&self) -> Result<Vec<u8>, JsError> {
@@ -87,6 +105,17 @@ impl Run {
         let windows = dataset.windows(cfg.context).map_err(|e| e.to_string())?;
         let trainer =
             Trainer::new(cfg, &windows, &Device::Cpu, super::now).map_err(|e| e.to_string())?;
+        let (session, started) = Session::new(trainer, super::now, 1);
+        Ok(Run { session, started })
+    }
+
+    /// A saved run continued (its `started` event describes it; `Session::resumed` says what
+    /// it had done).
+    pub(crate) fn resumed(state: &[u8], dataset: &Dataset) -> Result<Run, String> {
+        let cfg = saved_config(state).map_err(|e| e.to_string())?;
+        let windows = dataset.windows(cfg.context).map_err(|e| e.to_string())?;
+        let trainer = Trainer::resume(state, &windows, &Device::Cpu, super::now)
+            .map_err(|e| e.to_string())?;
         let (session, started) = Session::new(trainer, super::now, 1);
         Ok(Run { session, started })
     }

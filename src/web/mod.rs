@@ -7,6 +7,7 @@ pub mod api;
 mod dom;
 pub mod embedding;
 mod fetch;
+mod opfs;
 pub mod page;
 mod plot;
 pub mod worker;

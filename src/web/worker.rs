@@ -9,10 +9,12 @@
 //! from the Cache API the page filled, so the page never copies the vectors. Commands that
 //! arrive while `init` is still loading wait for it. The worker trains one step at a time and
 //! yields to its event loop between steps, which is what lets a pause or stop land between any
-//! two steps.
+//! two steps. After every epoch it stores the run's whole state in the browser
+//! (`crate::saved`), and `init` with `resume` continues such a state.
 
 use super::api::{pretrained_events, Run};
 use super::fetch::fetch_cached;
+use super::opfs;
 use crate::bench::{matmul_rate, measure, STUDY_PRODUCTS};
 use crate::dataset::Dataset;
 use crate::memory::{WASM32_BYTES, WORKER};
@@ -20,9 +22,10 @@ use crate::protocol::{
     vectors_from_bytes, BenchReply, BenchRequest, Cause, ExportedLog, FromWorker, Init, ToWorker,
 };
 use crate::run::RunConfig;
+use crate::saved;
 use crate::session::{Command, Event};
 use js_sys::{Array, Uint8Array};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
@@ -32,6 +35,10 @@ thread_local! {
     static LOOPING: RefCell<bool> = const { RefCell::new(false) };
     /// Commands that arrived while `init` was loading the dataset (`None`: not loading).
     static WAITING: RefCell<Option<Vec<Command>>> = const { RefCell::new(None) };
+    /// The newest state waiting to be stored (its file, epoch and bytes), and whether a write
+    /// is under way.
+    static TO_SAVE: RefCell<Option<(String, usize, Vec<u8>)>> = const { RefCell::new(None) };
+    static SAVING: Cell<bool> = const { Cell::new(false) };
 }
 
 pub(super) fn scope() -> DedicatedWorkerGlobalScope {
@@ -222,10 +229,91 @@ async fn start_run(init: &Init) -> Result<(), Failure> {
         WORKER,
     )
     .map_err(|e| (Cause::Config, e))?;
-    let run = Run::on(&cfg, &data).map_err(|e| (Cause::Config, e))?;
+    let run = if init.resume {
+        let cannot = |e: String| {
+            (
+                Cause::Worker,
+                format!("the saved run cannot be resumed: {e}"),
+            )
+        };
+        let run = Run::resumed(&saved_state(&cfg).await.map_err(cannot)?, &data).map_err(cannot)?;
+        if run.session().trainer().config() != &cfg {
+            return Err(cannot("its file holds another run's config".into()));
+        }
+        run
+    } else {
+        Run::on(&cfg, &data).map_err(|e| (Cause::Config, e))?
+    };
     post(run.started_event());
+    if init.resume {
+        post(&run.session().resumed());
+    }
     RUN.with(|r| *r.borrow_mut() = Some(run));
     Ok(())
+}
+
+/// The bytes of the run saved in this browser under `cfg`.
+async fn saved_state(cfg: &RunConfig) -> Result<Vec<u8>, String> {
+    let none = || "no run with this config is saved in this browser".to_string();
+    let dir = opfs::folder(saved::DIR, false).await?.ok_or_else(none)?;
+    let file = opfs::file(&dir, &saved::file_name(cfg))
+        .await?
+        .ok_or_else(none)?;
+    opfs::read(&file, None).await
+}
+
+/// After an epoch, the run's whole state goes to the browser's storage. Training does not wait
+/// for the write; if writes fall behind, only the newest state is written.
+fn save_after(events: &[Event]) {
+    let Some(epoch) = events.iter().rev().find_map(|e| match e {
+        Event::Epoch { metrics, .. } => Some(metrics.epoch),
+        _ => None,
+    }) else {
+        return;
+    };
+    let state = RUN.with(|r| {
+        r.borrow().as_ref().map(|run| {
+            let trainer = run.session().trainer();
+            let memory_now = (core::arch::wasm32::memory_size::<0>() * 65536) as u64;
+            let bytes = crate::memory::save_fits(
+                memory_now,
+                trainer.model().param_count() as u64,
+                WASM32_BYTES,
+            )
+            .and_then(|()| trainer.save_state().map_err(|e| e.to_string()));
+            (saved::file_name(trainer.config()), bytes)
+        })
+    });
+    match state {
+        Some((name, Ok(bytes))) => {
+            TO_SAVE.with(|s| *s.borrow_mut() = Some((name, epoch, bytes)));
+            if !SAVING.with(|s| s.replace(true)) {
+                wasm_bindgen_futures::spawn_local(write_saves());
+            }
+        }
+        Some((_, Err(e))) => post(&Event::Saved {
+            epoch,
+            result: Err(format!("Not saved: {e}. Training goes on unsaved.")),
+        }),
+        None => {}
+    }
+}
+
+async fn write_saves() {
+    while let Some((name, epoch, bytes)) = TO_SAVE.with(|s| s.borrow_mut().take()) {
+        let written = match opfs::folder(saved::DIR, true).await {
+            Ok(Some(dir)) => opfs::write(&dir, &name, &bytes).await,
+            Ok(None) => Err(format!("the folder '{}' could not be made", saved::DIR)),
+            Err(e) => Err(e),
+        };
+        post(&Event::Saved {
+            epoch,
+            result: written
+                .map(|()| bytes.len() as u64)
+                .map_err(|e| saved::not_saved(&e)),
+        });
+    }
+    SAVING.with(|s| s.set(false));
 }
 
 async fn pretrained(dataset_at: &str, checkpoint: &[u8]) -> Result<(), Failure> {
@@ -299,7 +387,10 @@ fn on_command(command: Command) {
             .map(|run| run.session_mut().command(command))
     });
     match events {
-        Some(events) => events.iter().for_each(post),
+        Some(events) => {
+            events.iter().for_each(post);
+            save_after(&events);
+        }
         None => fail(Cause::Protocol, "no run yet: send 'init' first".into()),
     }
     let looping = LOOPING.with(|l| *l.borrow());
@@ -320,6 +411,7 @@ async fn train_loop() {
         });
         let Some(events) = events else { break };
         events.iter().for_each(post);
+        save_after(&events);
         yield_to_event_loop().await;
     }
     LOOPING.with(|l| *l.borrow_mut() = false);

@@ -194,19 +194,92 @@ pub fn saved_config(bytes: &[u8]) -> Result<RunConfig, StateError> {
     Ok(header(bytes)?.1)
 }
 
+/// The longest header a saved state's summary is read from (a state's header holds its run
+/// log; a 100-epoch run of 1,000 steps an epoch writes about 2 MB).
+pub const MAX_STATE_HEADER: usize = 16 << 20;
+
+/// The header length a state file's first 8 bytes give, bounded by [`MAX_STATE_HEADER`]: how
+/// much of the file [`saved_log`] needs.
+pub fn header_len(first: &[u8]) -> Result<usize, StateError> {
+    let n: [u8; 8] = first
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StateError::Safetensors("shorter than its 8-byte header length".into()))?;
+    let n = u64::from_le_bytes(n);
+    if n > MAX_STATE_HEADER as u64 {
+        return Err(StateError::Safetensors(format!(
+            "a header of {n} bytes; at most {MAX_STATE_HEADER}"
+        )));
+    }
+    Ok(8 + n as usize)
+}
+
+/// The run log of a saved state, from the file's first [`header_len`] bytes and its length
+/// alone: what the page lists of each saved run without reading its tensors. A file whose
+/// tensors do not end where its length does (a write cut short) is refused.
+pub fn saved_log(head: &[u8], file_len: u64) -> Result<RunLog, StateError> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        data_offsets: (u64, u64),
+    }
+    let end = header_len(head)?;
+    let json = head
+        .get(8..end)
+        .ok_or_else(|| StateError::Safetensors("the header is cut short".into()))?;
+    let mut fields: HashMap<String, serde_json::Value> = serde_json::from_slice(json)
+        .map_err(|e| StateError::Safetensors(format!("the header is not JSON: {e}")))?;
+    let meta: HashMap<String, String> = match fields.remove("__metadata__") {
+        Some(m) => serde_json::from_value(m)
+            .map_err(|e| StateError::Safetensors(format!("its metadata: {e}")))?,
+        None => HashMap::new(),
+    };
+    let mut data_len = 0;
+    for (name, value) in fields {
+        let entry: Entry = serde_json::from_value(value)
+            .map_err(|e| StateError::Tensors(format!("'{name}': {e}")))?;
+        data_len = data_len.max(entry.data_offsets.1);
+    }
+    if end as u64 + data_len != file_len {
+        return Err(StateError::Safetensors(format!(
+            "{file_len} bytes, but its header describes {}: the file is cut short or damaged",
+            end as u64 + data_len
+        )));
+    }
+    let config = config_of(&meta)?;
+    log_of(&meta, &config)
+}
+
 /// A state's metadata and run config, after checking its format.
 fn header(bytes: &[u8]) -> Result<(HashMap<String, String>, RunConfig), StateError> {
     let (_, metadata) =
         SafeTensors::read_metadata(bytes).map_err(|e| StateError::Safetensors(e.to_string()))?;
     let meta = metadata.metadata().clone().unwrap_or_default();
+    let config = config_of(&meta)?;
+    Ok((meta, config))
+}
+
+/// The run config in a state's metadata, after checking its format.
+fn config_of(meta: &HashMap<String, String>) -> Result<RunConfig, StateError> {
     if meta.get("format").map(String::as_str) != Some(STATE_FORMAT) {
         return Err(StateError::Format(meta.get("format").cloned()));
     }
     let query = meta
         .get("config")
         .ok_or_else(|| meta_error("config", "missing".into()))?;
-    let config = RunConfig::from_query(query).map_err(|e| meta_error("config", e.to_string()))?;
-    Ok((meta, config))
+    RunConfig::from_query(query).map_err(|e| meta_error("config", e.to_string()))
+}
+
+/// The run log in a state's metadata, which must be of the state's `config`.
+fn log_of(meta: &HashMap<String, String>, config: &RunConfig) -> Result<RunLog, StateError> {
+    let log: RunLog = serde_json::from_str(
+        meta.get("log")
+            .ok_or_else(|| meta_error("log", "missing".into()))?,
+    )
+    .map_err(|e| meta_error("log", e.to_string()))?;
+    if log.config != *config {
+        return Err(meta_error("log", "its config is not the state's".into()));
+    }
+    Ok(log)
 }
 
 /// What a state file holds, checked on its own (before it meets a model and data).
@@ -233,11 +306,7 @@ impl SavedState {
             .ok()
             .filter(|&d| (1..=65_536).contains(&d))
             .ok_or_else(|| meta_error("dim", "not an integer in 1..=65536".into()))?;
-        let log: RunLog =
-            serde_json::from_str(get("log")?).map_err(|e| meta_error("log", e.to_string()))?;
-        if log.config != config {
-            return Err(meta_error("log", "its config is not the state's".into()));
-        }
+        let log = log_of(&meta, &config)?;
         let adam_steps = get("adam_steps")?
             .parse::<u64>()
             .map_err(|e| meta_error("adam_steps", e.to_string()))?;

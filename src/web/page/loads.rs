@@ -167,6 +167,7 @@ pub async fn load_pretrained(run: usize) {
             training,
             link,
             start: Command::Pause,
+            resume: false,
         }];
         Some((id, model, dataset, file))
     })
@@ -297,6 +298,7 @@ pub async fn open_results(files: web_sys::FileList) {
                             training: Training::from_log(log),
                             link: None,
                             start: Command::Pause,
+                            resume: false,
                         });
                     }
                 }
@@ -333,6 +335,7 @@ pub async fn show_lesson_logs(lesson: &'static Lesson) {
                         training: Training::from_log(log),
                         link: None,
                         start: Command::Pause,
+                        resume: false,
                     });
                 }
             }

@@ -7,6 +7,7 @@ mod controls;
 mod loads;
 mod own;
 mod runs;
+mod saved;
 mod text;
 mod view;
 
@@ -19,8 +20,9 @@ use crate::lessons;
 use crate::memory::{self, WASM32_BYTES, WORKER};
 use crate::playground::PageState;
 use crate::protocol::{Cause, Init, ToWorker};
-use crate::run::{ConfigError, ModelKind};
-use crate::session::Command;
+use crate::run::{ConfigError, ModelKind, RunConfig};
+use crate::saved::{Saved, SavedRuns};
+use crate::session::{Command, Event};
 use gloo::events::{EventListener, EventListenerOptions};
 use loads::{load_dataset, load_pretrained, open_results, show_lesson_logs};
 use runs::{ExportKind, Reply, Taken, WorkerKind, WorkerLink};
@@ -68,6 +70,8 @@ pub enum Data {
 enum Start {
     Train,
     Step,
+    /// Continue this run's (0-based) saved trainings.
+    Resume(usize),
 }
 
 /// One training of a run (one seed): what it has reported, and its worker once it has one.
@@ -77,6 +81,8 @@ pub struct Slot {
     link: Option<WorkerLink>,
     /// The command it starts with when the pool gives it a worker.
     start: Command,
+    /// Its worker continues the state saved in this browser.
+    resume: bool,
 }
 
 /// A run's card: its seeds' trainings.
@@ -100,6 +106,8 @@ pub struct App {
     own: Vec<own::Own>,
     /// A text being embedded (for a dataset, or to continue it).
     embedding: Option<text::Pending>,
+    /// The runs saved in this browser.
+    saved: SavedRuns,
     render_scheduled: bool,
 }
 
@@ -160,6 +168,7 @@ pub fn start() {
         notices,
         own: Vec::new(),
         embedding: None,
+        saved: SavedRuns::default(),
         render_scheduled: false,
     };
     let autostart = app.state.autostart;
@@ -169,6 +178,7 @@ pub fn start() {
     enable_shared_buttons();
     load_dataset();
     wasm_bindgen_futures::spawn_local(own::refresh());
+    wasm_bindgen_futures::spawn_local(saved::refresh());
     if let Some(lesson) = with_app(|app| app.state.lesson)
         .flatten()
         .and_then(lessons::find)
@@ -192,6 +202,7 @@ fn enable_shared_buttons() {
         "stop",
         "copy-link",
         "add-run",
+        "forget-saved",
         "embed-text",
         "continue-text",
     ] {
@@ -346,6 +357,12 @@ fn on_action(action: &str, run: Option<usize>) {
             with_app(|app| app.train(Start::Train));
         }
         "copy-link" => copy_link(),
+        "forget-saved" => wasm_bindgen_futures::spawn_local(saved::forget()),
+        "resume-saved" => {
+            if let Some(i) = run {
+                with_app(|app| app.train(Start::Resume(i)));
+            }
+        }
         "embed-text" => text::embed_text(),
         "continue-text" => text::continue_text(),
         "add-run" => {
@@ -435,7 +452,8 @@ impl App {
             .find(|s| s.id == id)
     }
 
-    /// New trainings of every run and seed, replacing any earlier ones; as many start as the
+    /// New trainings of every run and seed, replacing any earlier ones (or, to resume, of one
+    /// run, from the states saved in this browser where there are any); as many start as the
     /// pool has workers, the rest queue.
     fn train(&mut self, how: Start) {
         let (dim, rows) = match &self.data {
@@ -448,37 +466,54 @@ impl App {
             }
         };
         self.pending_start = None;
-        let start = if how == Start::Train {
-            Command::Run
-        } else {
+        let start = if how == Start::Step {
             Command::Step
+        } else {
+            Command::Run
         };
-        self.cards = self
-            .state
-            .runs
-            .iter()
-            .map(|run| Card {
-                slots: run
-                    .seeds()
-                    .into_iter()
-                    .map(|config| {
-                        self.next_id += 1;
-                        // A run that cannot fit a worker is refused here, before any starts.
-                        let fits = memory::check(&config, dim, rows, WASM32_BYTES, WORKER);
-                        let mut training = Training::queued(config);
-                        if let Err(e) = fits {
-                            training.crashed(format!("Not started: {e}."));
-                        }
-                        Slot {
-                            id: self.next_id,
-                            training,
-                            link: None,
-                            start,
-                        }
+        let mut slot = |config: RunConfig, resume: bool| {
+            self.next_id += 1;
+            // A run that cannot fit a worker is refused here, before any starts.
+            let fits = memory::check(&config, dim, rows, WASM32_BYTES, WORKER);
+            let mut training = Training::queued(config);
+            if let Err(e) = fits {
+                training.crashed(format!("Not started: {e}."));
+            }
+            Slot {
+                id: self.next_id,
+                training,
+                link: None,
+                start,
+                resume,
+            }
+        };
+        match how {
+            Start::Resume(i) => {
+                let (Some(run), true) = (self.state.runs.get(i), i < self.cards.len()) else {
+                    return;
+                };
+                self.cards[i] = Card {
+                    slots: run
+                        .seeds()
+                        .into_iter()
+                        .map(|config| {
+                            let resume = self.saved.of(&config).is_some();
+                            slot(config, resume)
+                        })
+                        .collect(),
+                };
+            }
+            Start::Train | Start::Step => {
+                self.cards = self
+                    .state
+                    .runs
+                    .iter()
+                    .map(|run| Card {
+                        slots: run.seeds().into_iter().map(|c| slot(c, false)).collect(),
                     })
-                    .collect(),
-            })
-            .collect();
+                    .collect();
+            }
+        }
         self.pump();
     }
 
@@ -508,6 +543,7 @@ impl App {
                     let init = ToWorker::Init(Init {
                         config: slot.training.config.to_query(),
                         dataset: dataset.clone(),
+                        resume: slot.resume,
                     });
                     let sent = link
                         .post(&init)
@@ -591,9 +627,11 @@ fn on_reply(id: u64, reply: Reply) {
         let dataset = app.state.base.dataset.clone();
         let slot = app.slot_by_id(id)?;
         let model = slot.training.config.model;
+        let config = slot.training.config.clone();
         let link = slot.link.as_mut()?;
         let mut corrupt = false;
         let mut export = None;
+        let mut saved_now = None;
         match link.take(reply) {
             Taken::Nothing | Taken::Other(_) => {}
             Taken::Crashed(message) => slot.training.crashed(message),
@@ -601,17 +639,31 @@ fn on_reply(id: u64, reply: Reply) {
             Taken::Event(event) => {
                 corrupt = matches!(
                     &*event,
-                    crate::session::Event::Failed {
+                    Event::Failed {
                         cause: Cause::CorruptData,
                         ..
                     }
                 );
+                if let Event::Saved {
+                    epoch,
+                    result: Ok(bytes),
+                } = &*event
+                {
+                    saved_now = Some(Saved {
+                        epochs: *epoch,
+                        of: config.epochs,
+                        bytes: *bytes,
+                    });
+                }
                 slot.training.apply(*event);
             }
         }
         if slot.training.is_over() {
             // A worker came free.
             app.pump();
+        }
+        if let Some(s) = saved_now {
+            app.saved.runs.insert(crate::saved::file_name(&config), s);
         }
         if corrupt {
             app.data = Data::Failed {

@@ -118,12 +118,14 @@ pub fn cards(state: &PageState, own: &[Own]) {
   <div class="numbers" id="numbers-{n}"></div>
   <canvas id="hist-{n}" width="300" height="80" title="per-window validation cosine: bars = model, line = copy-last"></canvas>
   <div class="error" id="error-{n}" role="alert" hidden></div>
+  <div class="saved" id="saved-{n}" role="status"></div>
   <div class="buttons">
     <button data-action="pause" data-run="{n}" class="control">Pause</button>
     <button data-action="resume" data-run="{n}" class="control">Resume</button>
     <button data-action="step" data-run="{n}" class="control">Step</button>
     <button data-action="stop" data-run="{n}" class="control">Stop</button>
     <button data-action="pretrained" data-run="{n}">Load pretrained</button>
+    <button data-action="resume-saved" data-run="{n}" hidden></button>
   </div>
   <div class="buttons">Export:
     <button data-action="export-json" data-run="{n}">log JSON</button>
@@ -145,7 +147,9 @@ pub fn render(app: &App) {
     let labels = app.labels();
     for (i, card) in app.cards.iter().enumerate() {
         render_card(i, &labels[i], card);
+        render_saved(app, i, card);
     }
+    set_text("saved-status", &app.saved.describe());
     render_curves(app, &labels);
     render_table(app, &labels);
     render_examples(app, &labels);
@@ -311,6 +315,26 @@ fn render_card(i: usize, label: &str, card: &Card) {
             ),
             None => plot::clear(&canvas),
         }
+    }
+}
+
+/// A card's line about saving, and its resume button when resuming is offered.
+fn render_saved(app: &App, i: usize, card: &Card) {
+    let n = i + 1;
+    let stored: Vec<_> = app.state.runs[i]
+        .seeds()
+        .iter()
+        .map(|c| app.saved.of(c))
+        .collect();
+    let (label, line) = crate::saved::card_view(&trainings(card), &stored);
+    set_text(&format!("saved-{n}"), &line);
+    let selector = format!("#card-{n} button[data-action=\"resume-saved\"]");
+    if let Ok(Some(button)) = dom::document().query_selector(&selector) {
+        button.set_text_content(label.as_deref());
+        let _ = match label {
+            Some(_) => button.remove_attribute("hidden"),
+            None => button.set_attribute("hidden", ""),
+        };
     }
 }
 
