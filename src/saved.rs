@@ -147,13 +147,21 @@ pub fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-/// The message a failed save shows: the run trains on, unsaved. `error` is the browser's
-/// (a `DOMException`'s name and message).
-pub fn not_saved(error: &str) -> String {
-    let why = if error.contains("QuotaExceeded") {
-        "the browser's storage for this page is full; \"Forget saved runs\" frees what saved \
-         runs hold"
-            .to_string()
+/// The message a failed save of `bytes` shows: the run trains on, unsaved. `error` is the
+/// browser's (a `DOMException`'s name and message), `free` what its storage estimate leaves
+/// (a full quota comes as a `QuotaExceededError`, or as an `AbortError` of the write).
+pub fn not_saved(error: &str, bytes: u64, free: Option<u64>) -> String {
+    let full = error.contains("QuotaExceeded") || free.is_some_and(|f| f < bytes);
+    let why = if full {
+        let room = match free {
+            Some(f) if f < bytes => format!(", {} free", megabytes(f)),
+            _ => String::new(),
+        };
+        format!(
+            "the browser's storage for this page is full (the run's state is {}{room}); \
+             \"Forget saved runs\" frees what saved runs hold",
+            megabytes(bytes)
+        )
     } else if error.contains("Security") || error.contains("NotAllowed") {
         "this browser gives the page no storage (a private window or a site setting may \
          forbid it)"
@@ -201,9 +209,18 @@ mod tests {
         );
         assert_eq!(describe_all(0, 0), "No runs saved in this browser.");
         assert_eq!(describe_all(2, 18_345_678), "2 saved runs, 18.3 MB.");
-        assert!(not_saved("QuotaExceededError: …").contains("storage for this page is full"));
-        assert!(not_saved("SecurityError: no").contains("no storage"));
-        assert!(not_saved("InvalidStateError: x").ends_with("x. Training goes on unsaved."));
+        assert_eq!(
+            not_saved("QuotaExceededError: …", 20_000_000, Some(1 << 40)),
+            "Not saved: the browser's storage for this page is full (the run's state is 20.0 \
+             MB); \"Forget saved runs\" frees what saved runs hold. Training goes on unsaved."
+        );
+        let aborted = not_saved("AbortError: data pipe", 20_000_000, Some(900_000));
+        assert!(aborted.contains("is full (the run's state is 20.0 MB, 0.9 MB free)"));
+        assert!(not_saved("AbortError: x", 20, Some(900_000)).contains("could not store it: Abort"));
+        assert!(not_saved("SecurityError: no", 1, None).contains("no storage"));
+        assert!(
+            not_saved("InvalidStateError: x", 1, None).ends_with("x. Training goes on unsaved.")
+        );
     }
 
     #[test]
@@ -242,7 +259,7 @@ mod tests {
         assert_eq!(card_view(&[&t], &at).0, None);
         // A failed save is what the line says, whatever saved before.
         let mut u = t.clone();
-        u.saved = Some(Err(not_saved("QuotaExceededError: full")));
+        u.saved = Some(Err(not_saved("QuotaExceededError: full", 1, None)));
         assert!(card_view(&[&t, &u], &at)
             .1
             .starts_with("Not saved: the browser's storage"));

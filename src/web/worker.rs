@@ -306,12 +306,16 @@ async fn write_saves() {
             Ok(None) => Err(format!("the folder '{}' could not be made", saved::DIR)),
             Err(e) => Err(e),
         };
-        post(&Event::Saved {
-            epoch,
-            result: written
-                .map(|()| bytes.len() as u64)
-                .map_err(|e| saved::not_saved(&e)),
-        });
+        let result = match written {
+            Ok(()) => Ok(bytes.len() as u64),
+            // Chromium reports a full quota as one of several errors; the estimate tells.
+            Err(e) => Err(saved::not_saved(
+                &e,
+                bytes.len() as u64,
+                opfs::free_bytes().await,
+            )),
+        };
+        post(&Event::Saved { epoch, result });
     }
     SAVING.with(|s| s.set(false));
 }

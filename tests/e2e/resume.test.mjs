@@ -75,6 +75,18 @@ test("a reload after epoch 1 offers the saved run, and resuming it gives the bit
   assert.match(label, /^Resume from epoch [12]$/);
   assert.match(await page.textContent("#saved-status"), /^1 saved run, [\d.]+ MB\.$/);
   assert.match(await page.textContent("#saved-1"), /^Saved in this browser: epoch [12] of 3/);
+  // What is stored is a training state as `lvm train` writes it (`--resume` reads it).
+  const meta = await page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("runs");
+    for await (const handle of dir.values()) {
+      const file = await handle.getFile();
+      const n = new DataView(await file.slice(0, 8).arrayBuffer()).getBigUint64(0, true);
+      return JSON.parse(await file.slice(8, 8 + Number(n)).text()).__metadata__;
+    }
+  });
+  assert.equal(meta.format, "lvm-playground-train-state/1");
+  assert.match(meta.config, /(^|&)model=mlp(&|$)/);
+  assert.match(meta.config, /(^|&)hidden=256(&|$)/);
   await page.click(resumeButton);
   await waitForState(page, "1", "finished");
   const perEpoch = whole.steps.length / 3;
@@ -139,7 +151,7 @@ test("storage full: the card says the run is not saved, and training goes on", a
   await waitForState(page, "1", "finished");
   await page.waitForSelector("#saved-1:has-text('Not saved')");
   assert.match(await page.textContent("#saved-1"),
-    /^Not saved: the browser's storage for this page is full; "Forget saved runs" frees what saved runs hold\. Training goes on unsaved\.$/);
+    /^Not saved: the browser's storage for this page is full \(the run's state is [\d.]+ MB(, [\d.]+ MB free)?\); "Forget saved runs" frees what saved runs hold\. Training goes on unsaved\.$/);
   const log = JSON.parse(await exportText(page, "1", "json"));
   assert.equal(log.epochs.length, 2, "both epochs trained");
   assert.deepEqual(errors, []);
