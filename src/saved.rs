@@ -169,6 +169,11 @@ pub fn not_saved(error: &str, bytes: u64, free: Option<u64>) -> String {
     } else {
         format!("the browser could not store it: {error}")
     };
+    unsaved(&why)
+}
+
+/// What a card says when its run's state could not be saved, for `why`.
+pub fn unsaved(why: &str) -> String {
     format!("Not saved: {why}. Training goes on unsaved.")
 }
 

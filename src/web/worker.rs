@@ -293,7 +293,7 @@ fn save_after(events: &[Event]) {
         }
         Some((_, Err(e))) => post(&Event::Saved {
             epoch,
-            result: Err(format!("Not saved: {e}. Training goes on unsaved.")),
+            result: Err(saved::unsaved(&e)),
         }),
         None => {}
     }
