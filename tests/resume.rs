@@ -29,6 +29,26 @@ fn bits(s: &Snapshot) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// A run of `model` after one epoch, and its saved state.
+fn one_epoch(model: ModelKind, windows: &Windows) -> (Trainer, Vec<u8>) {
+    let mut t = Trainer::new(&config(model), windows, &Device::Cpu, zero_clock).unwrap();
+    t.run_epoch().unwrap();
+    let state = t.save_state().unwrap();
+    (t, state)
+}
+
+/// Its best weights as a checkpoint (not a training state).
+fn checkpoint_of(t: &Trainer) -> Vec<u8> {
+    checkpoint::save(
+        t.config(),
+        16,
+        t.best_weights().unwrap(),
+        Some(&t.log()),
+        Precision::F32,
+    )
+    .unwrap()
+}
+
 fn config(model: ModelKind) -> RunConfig {
     let mut cfg = small_config(model);
     cfg.epochs = 3;
@@ -121,10 +141,7 @@ fn a_run_is_saved_only_between_epochs() {
 #[test]
 fn a_damaged_or_foreign_state_is_refused_with_a_clear_error() {
     let windows = cyclic_windows(160, 16, 5);
-    let cfg = config(ModelKind::Lstm);
-    let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
-    t.run_epoch().unwrap();
-    let state = t.save_state().unwrap();
+    let (t, state) = one_epoch(ModelKind::Lstm, &windows);
     let resume = |bytes: &[u8], w: &Windows| {
         Trainer::resume(bytes, w, &Device::Cpu, zero_clock)
             .err()
@@ -138,14 +155,7 @@ fn a_damaged_or_foreign_state_is_refused_with_a_clear_error() {
         assert!(msg.contains("safetensors"), "{len}: {msg}");
     }
     // A checkpoint is not a training state.
-    let ckpt = checkpoint::save(
-        &cfg,
-        16,
-        t.best_weights().unwrap(),
-        Some(&t.log()),
-        Precision::F32,
-    )
-    .unwrap();
+    let ckpt = checkpoint_of(&t);
     let msg = resume(&ckpt, &windows);
     assert!(
         msg.contains("not an LVM Playground training state"),
@@ -179,11 +189,7 @@ fn a_damaged_or_foreign_state_is_refused_with_a_clear_error() {
 
 #[test]
 fn a_saved_runs_log_is_read_from_its_header_alone() {
-    let windows = cyclic_windows(160, 16, 5);
-    let cfg = config(ModelKind::Mlp);
-    let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
-    t.run_epoch().unwrap();
-    let state = t.save_state().unwrap();
+    let (t, state) = one_epoch(ModelKind::Mlp, &cyclic_windows(160, 16, 5));
     let end = header_len(&state[..8]).unwrap();
     assert!(
         end < state.len() / 2,
@@ -207,14 +213,7 @@ fn a_saved_runs_log_is_read_from_its_header_alone() {
         .to_string()
         .contains("at most"));
     // A checkpoint's header is not a training state's.
-    let ckpt = checkpoint::save(
-        &cfg,
-        16,
-        t.best_weights().unwrap(),
-        Some(&t.log()),
-        Precision::F32,
-    )
-    .unwrap();
+    let ckpt = checkpoint_of(&t);
     let e = saved_log(&ckpt, ckpt.len() as u64).unwrap_err().to_string();
     assert!(e.contains("not an LVM Playground training state"), "{e}");
 }
