@@ -61,9 +61,10 @@ function recordWorkers() {
 
 const firstStep = (page) => page.evaluate(() => window.startedWorkers.at(-1).firstStep);
 
-test("a reload after epoch 1 offers the saved run, and resuming it gives the bits of a run that never stopped", async () => {
-  const whole = await reference();
-  const { page, context, errors } = await open(browser, server.url + RUN, { init: recordWorkers });
+/** Opens RUN at `base`, trains it until epoch 1 is saved and reloads: the resume button's label. */
+async function reloadAfterEpoch1(base) {
+  const opened = await open(browser, base + RUN, { init: recordWorkers });
+  const { page } = opened;
   assert.equal(await page.textContent("#saved-status"), "No runs saved in this browser.");
   await page.click("[data-action=train]");
   await page.waitForSelector("#saved-1:has-text('Saved in this browser after epoch 1')", { timeout: 300_000 });
@@ -73,6 +74,21 @@ test("a reload after epoch 1 offers the saved run, and resuming it gives the bit
   // The reload may land after epoch 2 was saved too; either is a saved epoch to go on from.
   const label = await page.textContent(resumeButton);
   assert.match(label, /^Resume from epoch [12]$/);
+  return { ...opened, label };
+}
+
+/** Clicks the resume button labelled `label`, waits for the end; the run's log. */
+async function resumeToTheEnd(page, label, whole) {
+  await page.click(resumeButton);
+  await waitForState(page, "1", "finished");
+  const perEpoch = whole.steps.length / 3;
+  assert.equal(await firstStep(page), Number(label.at(-1)) * perEpoch + 1, "it went on after the saved epochs");
+  return JSON.parse(await exportText(page, "1", "json"));
+}
+
+test("a reload after epoch 1 offers the saved run, and resuming it gives the bits of a run that never stopped", async () => {
+  const whole = await reference();
+  const { page, context, errors, label } = await reloadAfterEpoch1(server.url);
   assert.match(await page.textContent("#saved-status"), /^1 saved run, [\d.]+ MB\.$/);
   assert.match(await page.textContent("#saved-1"), /^Saved in this browser: epoch [12] of 3/);
   // What is stored is a training state as `lvm train` writes it (`--resume` reads it).
@@ -87,11 +103,7 @@ test("a reload after epoch 1 offers the saved run, and resuming it gives the bit
   assert.equal(meta.format, "lvm-playground-train-state/1");
   assert.match(meta.config, /(^|&)model=mlp(&|$)/);
   assert.match(meta.config, /(^|&)hidden=256(&|$)/);
-  await page.click(resumeButton);
-  await waitForState(page, "1", "finished");
-  const perEpoch = whole.steps.length / 3;
-  assert.equal(await firstStep(page), Number(label.at(-1)) * perEpoch + 1, "it went on after the saved epochs");
-  const log = JSON.parse(await exportText(page, "1", "json"));
+  const log = await resumeToTheEnd(page, label, whole);
   assert.deepEqual(figures(log), whole, "same loss at every step, same validation cosines");
   await page.waitForSelector("#saved-1:has-text('after epoch 3')");
   assert.match(await page.textContent("#saved-1"), /Resumed from epoch [12]\.$/);
@@ -105,6 +117,22 @@ test("a reload after epoch 1 offers the saved run, and resuming it gives the bit
   assert.equal(await page.isVisible(resumeButton), false);
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test("on a page that is not isolated (one thread a worker) a reload and resume give the same bits too", async () => {
+  const whole = await reference();
+  const plain = await serve({ isolated: false });
+  try {
+    const { page, context, errors, label } = await reloadAfterEpoch1(plain.url);
+    assert.match(await page.textContent("#status-1"), /^not started/);
+    const log = await resumeToTheEnd(page, label, whole);
+    assert.match(await page.textContent("#status-1"), / on 1 thread/);
+    assert.deepEqual(figures(log), whole, "the bits of the threaded run that never stopped");
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await plain.close();
+  }
 });
 
 test("a worker killed mid-epoch: its card offers the last saved epoch, and resuming gives the same bits", async () => {
