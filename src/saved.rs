@@ -65,6 +65,16 @@ impl SavedRuns {
         self.runs.get(&file_name(config))
     }
 
+    /// A worker's report that it saved `config`'s run after `epoch` in `bytes`.
+    pub fn record(&mut self, config: &RunConfig, epoch: usize, bytes: u64) {
+        let saved = Saved {
+            epochs: epoch,
+            of: config.epochs,
+            bytes,
+        };
+        self.runs.insert(file_name(config), saved);
+    }
+
     /// The line beside "Forget saved runs".
     pub fn describe(&self) -> String {
         if let Some(e) = &self.error {
@@ -272,18 +282,18 @@ mod tests {
 
     #[test]
     fn the_list_counts_every_file_and_names_unreadable_ones() {
-        let cfg = RunConfig::from_query("model=mlp").unwrap();
+        let cfg = RunConfig::from_query("model=mlp&epochs=10").unwrap();
         let mut all = SavedRuns::default();
         assert_eq!(all.describe(), "No runs saved in this browser.");
-        all.runs.insert(
-            file_name(&cfg),
-            Saved {
+        all.record(&cfg, 2, 1_000_000);
+        assert_eq!(
+            all.of(&cfg),
+            Some(&Saved {
                 epochs: 2,
                 of: 10,
-                bytes: 1_000_000,
-            },
+                bytes: 1_000_000
+            })
         );
-        assert_eq!(all.of(&cfg).map(|s| s.epochs), Some(2));
         assert_eq!(all.describe(), "1 saved run, 1.0 MB.");
         all.unreadable.push(("x.safetensors".into(), 500_000));
         assert_eq!(

@@ -14,24 +14,23 @@ use web_sys::{
     StorageManager,
 };
 
-/// "Name: message" of a thrown `DOMException` or `Error`, else what it prints as.
+/// The name of a thrown `DOMException` or `Error` (`NotFoundError`, `QuotaExceededError`).
+fn name_of(e: &JsValue) -> Option<String> {
+    Reflect::get(e, &"name".into()).ok()?.as_string()
+}
+
+/// "Name: message" of a thrown `DOMException` or `Error` (the name is what
+/// `crate::saved::not_saved` reads), else what `fetch::describe` makes of it.
 fn describe(e: &JsValue) -> String {
-    let field = |key: &str| {
-        Reflect::get(e, &key.into())
-            .ok()
-            .and_then(|v| v.as_string())
-    };
-    match (field("name"), field("message")) {
-        (Some(name), Some(message)) => format!("{name}: {message}"),
-        _ => e.as_string().unwrap_or_else(|| format!("{e:?}")),
+    let message = super::fetch::describe(e);
+    match name_of(e) {
+        Some(name) => format!("{name}: {message}"),
+        None => message,
     }
 }
 
 fn is_not_found(e: &JsValue) -> bool {
-    Reflect::get(e, &"name".into())
-        .ok()
-        .and_then(|v| v.as_string())
-        .is_some_and(|n| n == "NotFoundError" || n == "TypeMismatchError")
+    name_of(e).is_some_and(|n| n == "NotFoundError" || n == "TypeMismatchError")
 }
 
 async fn wait(promise: Promise) -> Result<JsValue, String> {

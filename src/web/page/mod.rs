@@ -21,7 +21,7 @@ use crate::memory::{self, WASM32_BYTES, WORKER};
 use crate::playground::PageState;
 use crate::protocol::{Cause, Init, ToWorker};
 use crate::run::{ConfigError, ModelKind, RunConfig};
-use crate::saved::{Saved, SavedRuns};
+use crate::saved::SavedRuns;
 use crate::session::{Command, Event};
 use gloo::events::{EventListener, EventListenerOptions};
 use loads::{load_dataset, load_pretrained, open_results, show_lesson_logs};
@@ -649,11 +649,7 @@ fn on_reply(id: u64, reply: Reply) {
                     result: Ok(bytes),
                 } = &*event
                 {
-                    saved_now = Some(Saved {
-                        epochs: *epoch,
-                        of: config.epochs,
-                        bytes: *bytes,
-                    });
+                    saved_now = Some((*epoch, *bytes));
                 }
                 slot.training.apply(*event);
             }
@@ -662,8 +658,8 @@ fn on_reply(id: u64, reply: Reply) {
             // A worker came free.
             app.pump();
         }
-        if let Some(s) = saved_now {
-            app.saved.runs.insert(crate::saved::file_name(&config), s);
+        if let Some((epoch, bytes)) = saved_now {
+            app.saved.record(&config, epoch, bytes);
         }
         if corrupt {
             app.data = Data::Failed {
