@@ -6,7 +6,7 @@
 //! rows are simply contiguous in their own block.
 
 use crate::rng::{Rng, Stream};
-use crate::run::{RunConfig, SplitKind};
+use crate::run::{RunConfig, SplitKind, WindowsKind};
 use candle_core::{Device, Result as CResult, Tensor};
 use std::sync::Arc;
 
@@ -24,6 +24,8 @@ pub enum DataError {
     NonFinite { row: usize },
     #[error("vector {row} is all zeros")]
     Zero { row: usize },
+    #[error("the documents cover {covered} vectors but the data has {rows}")]
+    Documents { rows: usize, covered: usize },
     #[error(
         "the split leaves {train} training and {val} validation windows; both need at least one"
     )]
@@ -38,6 +40,9 @@ pub struct Windows {
     context: usize,
     /// First row of each window.
     starts: Vec<usize>,
+    /// The document of each row, when the data has documents (a dataset's manifest); data
+    /// without them is one document.
+    documents: Option<Arc<[u32]>>,
 }
 
 impl Windows {
@@ -58,6 +63,7 @@ impl Windows {
             dim,
             context,
             starts: (0..n - context).collect(),
+            documents: None,
         })
     }
 
@@ -77,6 +83,7 @@ impl Windows {
             dim,
             context,
             starts: (0..count).map(|i| i * (context + 1)).collect(),
+            documents: None,
         })
     }
 
@@ -95,6 +102,42 @@ impl Windows {
                 Self::from_blocks(array.data, n, context, dim)
             }
             _ => Err(DataError::Rank(array.shape)),
+        }
+    }
+
+    /// The same windows over rows that fall into documents of `counts` rows each, in order
+    /// (a dataset manifest's documents). Counts that do not tile the rows are an error.
+    pub fn with_documents(mut self, counts: &[usize]) -> Result<Self, DataError> {
+        let n = self.rows.len() / self.dim;
+        let total: usize = counts.iter().sum();
+        if total != n || counts.contains(&0) {
+            return Err(DataError::Documents {
+                rows: n,
+                covered: total,
+            });
+        }
+        let mut documents = Vec::with_capacity(n);
+        for (k, &count) in counts.iter().enumerate() {
+            documents.extend(std::iter::repeat_n(k as u32, count));
+        }
+        self.documents = Some(documents.into());
+        Ok(self)
+    }
+
+    /// Whether window `i`'s context and target lie in one document (always, for data
+    /// without documents).
+    pub fn is_within(&self, i: usize) -> bool {
+        match &self.documents {
+            Some(doc) => doc[self.starts[i]] == doc[self.starts[i] + self.context],
+            None => true,
+        }
+    }
+
+    /// The indices of the windows a run uses: all, or those inside one document.
+    pub fn kept(&self, kind: WindowsKind) -> Vec<usize> {
+        match kind {
+            WindowsKind::All => (0..self.len()).collect(),
+            WindowsKind::Within => (0..self.len()).filter(|&i| self.is_within(i)).collect(),
         }
     }
 
@@ -143,6 +186,7 @@ impl Windows {
             dim: self.dim,
             context: self.context,
             starts: indices.iter().map(|&i| self.starts[i]).collect(),
+            documents: self.documents.clone(),
         }
     }
 
@@ -181,13 +225,14 @@ pub struct Split {
 }
 
 impl Split {
-    /// Applies the run's sample and split to all windows of a dataset.
+    /// Applies the run's windows, sample and split to all windows of a dataset.
     ///
-    /// Sample: `cfg.sample` windows drawn at random (seeded), kept in stream order. Split: as the
+    /// Windows: `within` keeps only the windows inside one document, in order; the sample and
+    /// split then apply to those. Sample: `cfg.sample` windows drawn at random (seeded), kept in stream order. Split: as the
     /// study, the first floor((1 - val_fraction) * N) windows in order train and the rest
     /// validate (29,317 -> 26,385 / 2,932); or the same cut after a seeded shuffle.
     pub fn new(all: &Windows, cfg: &RunConfig) -> Result<Self, DataError> {
-        let mut indices: Vec<usize> = (0..all.len()).collect();
+        let mut indices: Vec<usize> = all.kept(cfg.windows);
         if cfg.sample > 0 && cfg.sample < indices.len() {
             let mut rng = Rng::stream(cfg.seed, Stream::Sample);
             // Partial Fisher-Yates: the first `sample` slots become a uniform random subset.

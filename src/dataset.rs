@@ -194,9 +194,12 @@ impl Dataset {
     }
 
     /// Every window of `context` sentences and the next, sliding over the whole stream (windows
-    /// cross document boundaries, as in the study). The windows share the vectors.
+    /// cross document boundaries, as in the study), knowing the manifest's documents (for
+    /// `windows=within`). The windows share the vectors.
     pub fn windows(&self, context: usize) -> Result<Windows, DataError> {
-        Windows::from_stream(self.vectors.clone(), self.manifest.dim, context)
+        let counts: Vec<usize> = self.manifest.documents.iter().map(|d| d.count).collect();
+        Windows::from_stream(self.vectors.clone(), self.manifest.dim, context)?
+            .with_documents(&counts)
     }
 
     pub fn vector(&self, i: usize) -> &[f32] {

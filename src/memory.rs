@@ -51,6 +51,7 @@ pub fn param_count(cfg: &RunConfig, dim: usize) -> u64 {
     );
     let head = linear(h, h) + linear(h, dim);
     match cfg.model {
+        ModelKind::Linear => linear(ctx * dim, dim),
         ModelKind::Mlp => {
             linear(ctx * dim, h) + layers.saturating_sub(1) * linear(h, h) + linear(h, dim)
         }
@@ -87,6 +88,8 @@ pub fn estimate(cfg: &RunConfig, dim: usize, rows: usize) -> Estimate {
     );
     // Floats a batch keeps for the backward pass, per layer.
     let per_layer = match cfg.model {
+        // Its output, before the normalisation.
+        ModelKind::Linear => b * dim as u64,
         // Pre-activation, activation (and the dropout mask) of each hidden layer.
         ModelKind::Mlp => b * h * 3,
         // Four gates, the cell and the hidden state at every step.
@@ -101,7 +104,13 @@ pub fn estimate(cfg: &RunConfig, dim: usize, rows: usize) -> Estimate {
         params,
         training_state: params * 4 * 5,
         dataset: rows as u64 * dim as u64 * (4 + 2),
-        activations: (input + layers.max(1) * per_layer) * 4,
+        activations: (input
+            + if cfg.model == ModelKind::Linear {
+                per_layer
+            } else {
+                layers.max(1) * per_layer
+            })
+            * 4,
     }
 }
 

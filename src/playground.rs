@@ -19,15 +19,16 @@
 use crate::run::{split_query, ConfigError, ModelKind, RunConfig};
 
 /// The keys that describe the data; every run on a page shares them.
-pub const DATA_KEYS: [&str; 4] = ["dataset", "sample", "split", "val_fraction"];
+pub const DATA_KEYS: [&str; 5] = ["dataset", "sample", "split", "val_fraction", "windows"];
 
 /// Keys the page's shared controls set on every run at once: the data, and three that a run
 /// may also set for itself.
-pub const SHARED_KEYS: [&str; 7] = [
+pub const SHARED_KEYS: [&str; 8] = [
     "dataset",
     "sample",
     "split",
     "val_fraction",
+    "windows",
     "context",
     "seed",
     "epochs",
@@ -334,9 +335,13 @@ impl PageState {
 
     /// The query string: the shared keys, `runs`, each run's own keys, the options.
     pub fn to_query(&self) -> String {
+        // A key added later is left out at the value links without it meant, so the links of
+        // every earlier page read as they did.
         let mut parts: Vec<String> = SHARED_KEYS
             .iter()
-            .map(|k| format!("{k}={}", self.base.get(k).unwrap_or_default()))
+            .map(|&k| (k, self.base.get(k).unwrap_or_default()))
+            .filter(|(k, v)| !crate::run::LATER_KEYS.contains(&(k, v.as_str())))
+            .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let models: Vec<&str> = self.runs.iter().map(|r| r.config.model.as_str()).collect();
         parts.push(format!("runs={}", models.join(",")));

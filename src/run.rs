@@ -22,10 +22,22 @@ pub enum ModelKind {
     Lstm,
     Transformer,
     TransformerInfonce,
+    /// Not in the study: one Linear(context·dim → dim), then L2 normalisation.
+    Linear,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 4] = [
+    /// Every model, the study's four first (links name a model by its place in this list).
+    pub const ALL: [ModelKind; 5] = [
+        ModelKind::Mlp,
+        ModelKind::Lstm,
+        ModelKind::Transformer,
+        ModelKind::TransformerInfonce,
+        ModelKind::Linear,
+    ];
+
+    /// The study's four models (what `lvm compare` trains by default).
+    pub const STUDY: [ModelKind; 4] = [
         ModelKind::Mlp,
         ModelKind::Lstm,
         ModelKind::Transformer,
@@ -39,6 +51,7 @@ impl ModelKind {
             ModelKind::Lstm => "LSTM",
             ModelKind::Transformer => "Transformer",
             ModelKind::TransformerInfonce => "Transformer-InfoNCE",
+            ModelKind::Linear => "Linear",
         }
     }
 
@@ -71,6 +84,18 @@ pub enum SplitKind {
     Ordered,
     /// A seeded random permutation of the windows before the cut.
     Random,
+}
+
+/// Which windows of the data a run uses (a data key: every run of a page shares it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WindowsKind {
+    /// Every window sliding over the whole stream, across document boundaries (the study).
+    #[default]
+    All,
+    /// Only the windows whose context and target lie in one document (the dataset manifest's
+    /// documents; data without documents is one document).
+    Within,
 }
 
 macro_rules! named_enum {
@@ -110,11 +135,12 @@ pub enum Skip {
     Mean,
 }
 
-named_enum!(ModelKind, "mlp, lstm, transformer, transformer-infonce", [
+named_enum!(ModelKind, "mlp, lstm, transformer, transformer-infonce, linear", [
     ModelKind::Mlp => "mlp",
     ModelKind::Lstm => "lstm",
     ModelKind::Transformer => "transformer",
     ModelKind::TransformerInfonce => "transformer-infonce",
+    ModelKind::Linear => "linear",
 ]);
 named_enum!(Activation, "relu, gelu, silu", [
     Activation::Relu => "relu",
@@ -129,6 +155,10 @@ named_enum!(Skip, "none, last, mean", [
     Skip::None => "none",
     Skip::Last => "last",
     Skip::Mean => "mean",
+]);
+named_enum!(WindowsKind, "all, within", [
+    WindowsKind::All => "all",
+    WindowsKind::Within => "within",
 ]);
 named_enum!(SplitKind, "ordered, random", [
     SplitKind::Ordered => "ordered",
@@ -175,10 +205,21 @@ pub struct RunConfig {
     pub eps: f64,
     pub batch: usize,
     pub epochs: usize,
+    /// Stop after this many epochs without a new best validation cosine; 0 = never (the
+    /// study). Absent from logs written before it existed.
+    #[serde(default)]
+    pub patience: usize,
+    /// Linear learning-rate warm-up over this many optimiser steps (step s of the run uses
+    /// lr · min(1, s / warmup)); 0 = none (the study).
+    #[serde(default)]
+    pub warmup: usize,
     pub seed: u64,
     pub split: SplitKind,
     /// Fraction of windows that validate.
     pub val_fraction: f64,
+    /// All windows, or only those inside one document.
+    #[serde(default)]
+    pub windows: WindowsKind,
 }
 
 impl Default for RunConfig {
@@ -195,6 +236,8 @@ impl RunConfig {
             ModelKind::Lstm => (1024, 2, 128, 1e-3, LossKind::Cosine),
             ModelKind::Transformer => (512, 4, 64, 1e-3, LossKind::Cosine),
             ModelKind::TransformerInfonce => (512, 4, 64, 1e-4, LossKind::Infonce),
+            // hidden and layers mean nothing to it; the MLP's values keep links short.
+            ModelKind::Linear => (1024, 1, 128, 1e-3, LossKind::Cosine),
         };
         Self {
             dataset: "wiki-29k".into(),
@@ -218,17 +261,25 @@ impl RunConfig {
             eps: 1e-8,
             batch,
             epochs: 30,
+            patience: 0,
+            warmup: 0,
             seed: 42,
             split: SplitKind::Ordered,
             val_fraction: 0.1,
+            windows: WindowsKind::All,
         }
     }
 
-    /// The query string that describes this run (every key, fixed order).
+    /// The query string that describes this run (every key, fixed order). Keys added after
+    /// links were first shared ([`LATER_KEYS`]) are written only when they are not at the value
+    /// that means what those links meant, so every earlier run keeps its query string (and the
+    /// sha256 its saved state is filed under).
     pub fn to_query(&self) -> String {
         FIELDS
             .iter()
-            .map(|f| format!("{}={}", f.key, (f.get)(self)))
+            .map(|f| (f.key, (f.get)(self)))
+            .filter(|(k, v)| !LATER_KEYS.iter().any(|(lk, lv)| lk == k && lv == v))
+            .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("&")
     }
@@ -503,6 +554,10 @@ macro_rules! field {
     };
 }
 
+/// Keys added after links and run logs were first shared, with the value that means what a
+/// link without them meant (the study's behaviour): `to_query` leaves them out at that value.
+pub const LATER_KEYS: [(&str, &str); 3] = [("patience", "0"), ("warmup", "0"), ("windows", "all")];
+
 /// Every key of the query string, in the order `to_query` writes them.
 const FIELDS: &[Field] = &[
     Field {
@@ -534,6 +589,8 @@ const FIELDS: &[Field] = &[
     field!("eps", eps, f64, 1e-12, 1e-2),
     field!("batch", batch, usize, 1, 4096),
     field!("epochs", epochs, usize, 1, 1000),
+    field!("patience", patience, usize, 0, 1000),
+    field!("warmup", warmup, usize, 0, 10_000_000),
     Field {
         key: "seed",
         kind: FieldKind::Integer {
@@ -550,6 +607,7 @@ const FIELDS: &[Field] = &[
     },
     field!("split", split, enum SplitKind),
     field!("val_fraction", val_fraction, f64, 0.01, 0.5),
+    field!("windows", windows, enum WindowsKind),
 ];
 
 /// Splits a query string (with or without its `?`) into decoded `(key, value)` pairs, each key

@@ -232,6 +232,14 @@ pub(super) fn run(
         }
     };
     bar.finish_and_clear();
+    if trainer.stopped_early() {
+        say!(
+            "stopped after epoch {}: {} epochs without a new best validation cosine (patience {})",
+            trainer.epoch(),
+            config.patience,
+            config.patience
+        );
+    }
     let outcome = match outcome {
         Ok(()) => Ok(()),
         Err(e @ TrainError::NonFinite { .. }) => Err(anyhow::Error::new(e)),

@@ -3,6 +3,7 @@
 
 mod affine;
 pub mod layers;
+mod linear;
 mod lstm;
 mod mlp;
 pub mod params;
@@ -18,6 +19,7 @@ use candle_core::{Device, Result, Tensor};
 use layers::l2_normalize;
 
 enum Net {
+    Linear(linear::LinearMap),
     Mlp(mlp::Mlp),
     Lstm(lstm::Lstm),
     Transformer(transformer::Transformer),
@@ -53,6 +55,9 @@ impl Model {
         let mut params = Params::new(device);
         let net = match cfg.model {
             ModelKind::Mlp => Net::Mlp(mlp::Mlp::new(&mut params, cfg, dim, &mut rng)?),
+            ModelKind::Linear => {
+                Net::Linear(linear::LinearMap::new(&mut params, cfg, dim, &mut rng)?)
+            }
             ModelKind::Lstm => Net::Lstm(lstm::Lstm::new(&mut params, cfg, dim, &mut rng)?),
             ModelKind::Transformer => Net::Transformer(transformer::Transformer::new(
                 &mut params,
@@ -74,6 +79,7 @@ impl Model {
             // weights were drawn all the same, so every other parameter equals `skip=none`'s.
             let output = match cfg.model {
                 ModelKind::Mlp => mlp::Mlp::output_name(cfg.layers),
+                ModelKind::Linear => linear::NAME.to_string(),
                 _ => layers::HEAD_OUTPUT.to_string(),
             };
             params.zero(&format!("{output}.weight"))?;
@@ -120,6 +126,7 @@ impl Model {
             );
         }
         let f = match &self.net {
+            Net::Linear(m) => m.forward(x)?,
             Net::Mlp(m) => m.forward(x, mode)?,
             Net::Lstm(m) => m.forward(x, mode)?,
             Net::Transformer(m) => m.forward(x, mode)?,
@@ -150,6 +157,15 @@ mod tests {
             study(ModelKind::TransformerInfonce).param_count(),
             17_867_520
         );
+        // Not the study's: one Linear(5·768 → 768).
+        assert_eq!(study(ModelKind::Linear).param_count(), 2_949_888);
+        let names: Vec<_> = study(ModelKind::Linear)
+            .params()
+            .entries()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect();
+        assert_eq!(names, ["linear.weight", "linear.bias"]);
     }
 
     #[test]
@@ -289,10 +305,10 @@ mod tests {
                     })
                     .map(|((n, _), _)| n.as_str())
                     .collect();
-                let output = if kind == ModelKind::Mlp {
-                    "net.3"
-                } else {
-                    "head.3"
+                let output = match kind {
+                    ModelKind::Mlp => "net.3",
+                    ModelKind::Linear => "linear",
+                    _ => "head.3",
                 };
                 assert_eq!(
                     differ,

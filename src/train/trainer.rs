@@ -175,8 +175,32 @@ impl Trainer {
         self.history.len()
     }
 
+    /// Every epoch done, or stopped early: `patience` epochs have passed without a new best
+    /// validation cosine.
     pub fn is_finished(&self) -> bool {
-        self.history.len() >= self.cfg.epochs
+        self.history.len() >= self.cfg.epochs || self.stopped_early()
+    }
+
+    /// Whether `patience` stopped the run before its last epoch (epochs since the best one
+    /// reached it).
+    pub fn stopped_early(&self) -> bool {
+        let done = self.history.len();
+        match (&self.best, self.cfg.patience) {
+            (Some((best, _)), patience) if patience > 0 => {
+                done < self.cfg.epochs && done - best >= patience
+            }
+            _ => false,
+        }
+    }
+
+    /// The learning rate of optimiser step `step` (1-based): the configured one, ramped up
+    /// linearly over the first `warmup` steps (lr · step / warmup).
+    pub fn lr_at(cfg: &RunConfig, step: u64) -> f64 {
+        if cfg.warmup == 0 || step >= cfg.warmup as u64 {
+            cfg.lr
+        } else {
+            cfg.lr * step as f64 / cfg.warmup as f64
+        }
     }
 
     /// The best epoch so far (1-based) and its metrics.
@@ -229,6 +253,7 @@ impl Trainer {
         let t2 = (self.clock)();
         let grads = loss.backward()?;
         let t3 = (self.clock)();
+        self.adam.lr = Self::lr_at(&self.cfg, self.step + 1);
         if let Err(bad) = self.adam.step(self.model.params(), &grads)? {
             return Err(self.fail(format!("gradient of {}", bad.param)));
         }

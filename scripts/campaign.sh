@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The campaign of issue 24: does the MLP still win when every model is trained well?
+#
+#   scripts/campaign.sh            runs (or resumes) everything, one training at a time
+#
+# Idempotent and resumable: a training whose run.json holds its retrieval (written at the end
+# of a run) is skipped; one with a state.safetensors continues with `lvm train --resume`; any
+# other starts afresh. Results go to results/campaign/<setting>/<step>/<run>/run.json
+# (weights and state are git-ignored). Every training's command is printed in
+# results/campaign/commands.log.
+#
+# Step 1, the learning-rate sweep: for each setting, per model one playground link trained on a
+# sample (`lvm experiment --list` gives each training's config; `lvm train` runs it).
+# Step 2: each model at the setting step 1 picked (best validation cosine on the sample),
+# without and with the skip that suits the dataset, full data, 30 epochs at most, patience 5,
+# seeds 42, 43, 44.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LVM=${LVM:-target/release/lvm}
+OUT=results/campaign
+export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=536870912:glibc.malloc.trim_threshold=4294967295}
+PIDFILE=${PIDFILE:-/tmp/campaign.pid}
+mkdir -p "$OUT"
+echo "$(ps -o pgid= $$ | tr -d ' ')" > "$PIDFILE.group"
+[ -x "$LVM" ] || { echo "build it first: cargo build --release --bin lvm" >&2; exit 1; }
+
+SWEEP_SAMPLE=4000
+SWEEP_EPOCHS=8
+WARMUP=400
+SETTINGS=("wiki-29k:all:last" "brown-29k:within:mean")
+
+# The name of a run's folder, from its config: model, lr, warm-up, skip, seed.
+name_of() {
+  python3 - "$1" <<'PY'
+import sys, urllib.parse
+q = dict(urllib.parse.parse_qsl(sys.argv[1]))
+lr = float(q["lr"])
+parts = [q["model"], "lr%g" % lr]
+if q.get("warmup", "0") != "0":
+    parts.append("warmup" + q["warmup"])
+if q.get("skip", "none") != "none":
+    parts.append("skip-" + q["skip"])
+parts.append("seed" + q["seed"])
+print("-".join(parts))
+PY
+}
+
+finished() {
+  [ -f "$1/run.json" ] && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("retrieval") else 1)' "$1/run.json"
+}
+
+# Trains one config into a folder (or resumes it, or skips it).
+train() {
+  local config=$1 dir=$2 dataset
+  dataset=$(python3 -c 'import sys,urllib.parse; print(dict(urllib.parse.parse_qsl(sys.argv[1]))["dataset"])' "$config")
+  if finished "$dir"; then
+    echo "done already: $dir"
+    return 0
+  fi
+  mkdir -p "$dir"
+  local cmd
+  if [ -f "$dir/state.safetensors" ]; then
+    cmd=("$LVM" --threads 1 train --dataset "datasets/$dataset" --resume "$dir")
+  else
+    cmd=("$LVM" --threads 1 train --dataset "datasets/$dataset" --url "$config" --f16 --out "$dir")
+  fi
+  echo "$(date -u +%FT%TZ) ${cmd[*]}" | tee -a "$OUT/commands.log"
+  # The training's own pid goes to $PIDFILE, so `kill -STOP/-CONT $(cat $PIDFILE)` pauses and
+  # continues it (the whole campaign: `kill -STOP -- -$(cat $PIDFILE.group)`).
+  nice -n 19 "${cmd[@]}" > "$dir/train.log" 2>&1 &
+  local pid=$!
+  echo "$pid" > "$PIDFILE"
+  # A failed run (a NaN: the lr is too high) keeps its log; the campaign goes on.
+  wait "$pid" || echo "FAILED ($?): $dir" | tee -a "$OUT/commands.log"
+  tail -n 3 "$dir/train.log"
+}
+
+# Trains every training of a playground link into $2/<run name>.
+experiment() {
+  local link=$1 dir=$2
+  echo "$(date -u +%FT%TZ) $LVM experiment --list --url '$link'" >> "$OUT/commands.log"
+  local config
+  while IFS= read -r config; do
+    train "$config" "$dir/$(name_of "$config")"
+  done < <("$LVM" experiment --list --url "$link")
+}
+
+sweep_link() { # dataset windows model
+  local d=$1 w=$2 m=$3
+  local link="dataset=$d&sample=$SWEEP_SAMPLE&windows=$w&epochs=$SWEEP_EPOCHS&runs=$m,$m,$m&1.lr=0.001&2.lr=0.0003&3.lr=0.0001"
+  if [ "$m" = transformer ]; then
+    link="dataset=$d&sample=$SWEEP_SAMPLE&windows=$w&epochs=$SWEEP_EPOCHS&runs=$m,$m,$m,$m,$m&1.lr=0.001&2.lr=0.0003&3.lr=0.0001&4.lr=0.001&4.warmup=$WARMUP&5.lr=0.0003&5.warmup=$WARMUP"
+  fi
+  echo "${link//windows=all&/}"
+}
+
+# The sweep's pick for a model: the run keys (lr, warmup) of its best run by validation cosine.
+pick() { # sweep-dir model
+  python3 - "$1" "$2" <<'PY'
+import json, os, sys
+root, model = sys.argv[1], sys.argv[2]
+best = None
+for name in sorted(os.listdir(root)):
+    path = os.path.join(root, name, "run.json")
+    if not name.startswith(model + "-lr") or not os.path.exists(path):
+        continue
+    log = json.load(open(path))
+    if not log.get("retrieval") or log.get("best_epoch") is None:
+        continue
+    val = log["epochs"][log["best_epoch"] - 1]["val"]["mean"]
+    if best is None or val > best[0]:
+        best = (val, log["config"])
+if best is None:
+    sys.exit(1)
+c = best[1]
+keys = "lr=%s" % c["lr"]
+if c.get("warmup", 0):
+    keys += "&warmup=%d" % c["warmup"]
+print(keys)
+PY
+}
+
+MODELS=(linear mlp transformer lstm)
+
+for s in "${SETTINGS[@]}"; do
+  IFS=: read -r d w skip <<< "$s"
+  for m in "${MODELS[@]}"; do
+    experiment "$(sweep_link "$d" "$w" "$m")" "$OUT/$d-$w/sweep"
+  done
+done
+
+for s in "${SETTINGS[@]}"; do
+  IFS=: read -r d w skip <<< "$s"
+  for m in "${MODELS[@]}"; do
+    if ! keys=$(pick "$OUT/$d-$w/sweep" "$m"); then
+      echo "no finished sweep run for $m on $d: skipped" | tee -a "$OUT/commands.log"
+      continue
+    fi
+    echo "$d $w $m: picked $keys" | tee -a "$OUT/commands.log"
+    k=${keys//&/&1.}
+    k2=${keys//&/&2.}
+    link="dataset=$d&sample=0&windows=$w&epochs=30&runs=$m,$m&1.$k&1.patience=5&1.repeats=3&2.$k2&2.patience=5&2.skip=$skip&2.repeats=3"
+    experiment "${link//windows=all&/}" "$OUT/$d-$w/full"
+  done
+done
+echo "campaign finished $(date -u +%FT%TZ)" | tee -a "$OUT/commands.log"
