@@ -345,6 +345,61 @@ mod tests {
     }
 
     #[test]
+    fn within_keeps_the_windows_inside_one_document() {
+        // Documents of 3, 8, 1 and 8 rows: rows 0-2, 3-10, 11, 12-19.
+        let w = Windows::from_stream(stream(20, 2), 2, 2)
+            .unwrap()
+            .with_documents(&[3, 8, 1, 8])
+            .unwrap();
+        assert_eq!(w.len(), 18);
+        let kept = w.kept(WindowsKind::Within);
+        // Context rows s, s+1 and target s+2 in one document.
+        let want: Vec<usize> = [0].into_iter().chain(3..=8).chain(12..=17).collect();
+        assert_eq!(kept, want);
+        assert_eq!(w.kept(WindowsKind::All), (0..18).collect::<Vec<_>>());
+        // The split cuts the 13 kept windows: 11 train, 2 validate, none crossing a boundary.
+        let cfg = RunConfig {
+            windows: WindowsKind::Within,
+            context: 2,
+            ..RunConfig::default()
+        };
+        let s = Split::new(&w, &cfg).unwrap();
+        assert_eq!((s.train.len(), s.val.len()), (11, 2));
+        assert_eq!(s.val.starts, [16, 17]);
+        assert!((0..s.train.len()).all(|i| s.train.is_within(i)));
+        // A sample draws from the kept windows only.
+        let w = Windows::from_stream(stream(1000, 2), 2, 5)
+            .unwrap()
+            .with_documents(&[10; 100])
+            .unwrap();
+        assert_eq!(w.kept(WindowsKind::Within).len(), 500);
+        let cfg = RunConfig {
+            windows: WindowsKind::Within,
+            sample: 100,
+            ..RunConfig::default()
+        };
+        let s = Split::new(&w, &cfg).unwrap();
+        assert_eq!((s.train.len(), s.val.len()), (90, 10));
+        assert!(s
+            .train
+            .starts
+            .iter()
+            .chain(&s.val.starts)
+            .all(|&r| r % 10 < 5));
+        // Data without documents is one document: every window stays.
+        let plain = Windows::from_stream(stream(20, 2), 2, 2).unwrap();
+        assert_eq!(plain.kept(WindowsKind::Within).len(), 18);
+        assert_eq!(
+            plain.clone().with_documents(&[3, 8]).unwrap_err(),
+            DataError::Documents {
+                rows: 20,
+                covered: 11
+            }
+        );
+        assert!(plain.with_documents(&[20, 0]).is_err());
+    }
+
+    #[test]
     fn sample_and_random_split_are_seeded() {
         let w = Windows::from_stream(stream(1005, 2), 2, 5).unwrap();
         let mut cfg = RunConfig {

@@ -443,6 +443,9 @@ mod tests {
         let d = Dataset::from_bytes(&m, &v, Some(&t)).unwrap();
         assert_eq!(d.texts.as_ref().unwrap()[7], "sentence 7");
         assert_eq!(d.windows(5).unwrap().len(), 3);
+        // Documents of 2 and 6 sentences: only the window of rows 2-7 stays inside one.
+        let within = d.windows(5).unwrap().kept(crate::run::WindowsKind::Within);
+        assert_eq!(within, [2]);
         let near = d.nearest(&[0.0, 1.0, 0.1, 0.0], 3);
         assert_eq!(near.len(), 3);
         assert!(near[0].index % 4 == 1 && near[0].cosine > 0.99);

@@ -643,6 +643,39 @@ mod tests {
     }
 
     #[test]
+    fn links_with_the_new_keys_round_trip() {
+        let q = "dataset=brown-29k&sample=0&split=ordered&val_fraction=0.1&windows=within&\
+                 context=5&seed=42&epochs=30&runs=linear,mlp,transformer&1.skip=mean&\
+                 2.patience=5&3.lr=0.001&3.warmup=400";
+        let s = open(q);
+        assert_eq!(s.to_query(), q.replace("3.lr=0.001&", ""));
+        assert_eq!(open(&s.to_query()), s);
+        assert!(s
+            .runs
+            .iter()
+            .all(|r| r.config.windows == crate::run::WindowsKind::Within));
+        let models: Vec<ModelKind> = s.runs.iter().map(|r| r.config.model).collect();
+        assert_eq!(
+            models,
+            [ModelKind::Linear, ModelKind::Mlp, ModelKind::Transformer]
+        );
+        assert_eq!(
+            (s.runs[1].config.patience, s.runs[2].config.warmup),
+            (5, 400)
+        );
+        // windows is the page's data: no run sets it alone.
+        let (_, errors) = PageState::from_query("runs=mlp&1.windows=within");
+        assert_eq!(errors[0].key, "1.windows");
+        // At its default a link leaves it out, as every link before it did.
+        let mut s = PageState::default();
+        assert!(!s.to_query().contains("windows"));
+        s.set_shared("windows", "within").unwrap();
+        assert!(s.to_query().contains("&windows=within&"));
+        s.set_shared("windows", "all").unwrap();
+        assert_eq!(s, PageState::default());
+    }
+
+    #[test]
     fn the_four_comparisons_fit_in_one_link_each() {
         for q in [
             "runs=transformer,transformer&2.lr=0.0001",

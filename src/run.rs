@@ -771,6 +771,53 @@ mod tests {
     }
 
     #[test]
+    fn new_keys_round_trip_and_old_queries_are_unchanged() {
+        // What every query and link said before these keys existed (the README's example).
+        let lstm = "dataset=wiki-29k&sample=0&model=lstm&context=5&hidden=1024&layers=2&heads=8&\
+                    ff=2048&activation=relu&dropout=0.1&residual=false&scale_input=false&\
+                    skip=none&loss=cosine&temperature=0.07&lr=0.001&beta1=0.9&beta2=0.999&\
+                    eps=0.00000001&batch=128&epochs=30&seed=42&split=ordered&val_fraction=0.1";
+        let c = RunConfig::from_query(lstm).unwrap();
+        assert_eq!(c, RunConfig::for_model(ModelKind::Lstm));
+        assert_eq!((c.patience, c.warmup, c.windows), (0, 0, WindowsKind::All));
+        assert_eq!(c.to_query(), lstm);
+        // Set, they are written and read back.
+        for model in ModelKind::ALL {
+            let mut c = RunConfig::for_model(model);
+            (c.patience, c.warmup, c.windows) = (5, 400, WindowsKind::Within);
+            let q = c.to_query();
+            assert!(
+                q.contains("&patience=5&warmup=400&") && q.ends_with("&windows=within"),
+                "{q}"
+            );
+            assert_eq!(RunConfig::from_query(&q).unwrap(), c);
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(serde_json::from_str::<RunConfig>(&json).unwrap(), c);
+        }
+        let c = RunConfig::from_query("model=linear&skip=last&windows=all&patience=0").unwrap();
+        assert_eq!((c.model, c.skip), (ModelKind::Linear, Skip::Last));
+        assert!(!c.to_query().contains("windows") && !c.to_query().contains("patience"));
+        assert_eq!(
+            RunConfig::from_query("windows=some").unwrap_err().message,
+            "'some' is not one of all, within"
+        );
+        assert_eq!(
+            RunConfig::from_query("patience=-1").unwrap_err().key,
+            "patience"
+        );
+        assert_eq!(RunConfig::from_query("warmup=x").unwrap_err().key, "warmup");
+        // A run log written before the keys existed reads as the study's behaviour.
+        let mut old = serde_json::to_value(RunConfig::default()).unwrap();
+        for key in ["patience", "warmup", "windows"] {
+            old.as_object_mut().unwrap().remove(key);
+        }
+        assert_eq!(
+            serde_json::from_value::<RunConfig>(old).unwrap(),
+            RunConfig::default()
+        );
+    }
+
+    #[test]
     fn json_round_trip_and_validate() {
         let c = RunConfig::for_model(ModelKind::Transformer);
         let json = serde_json::to_string(&c).unwrap();

@@ -189,3 +189,90 @@ fn context_of_ten_and_twenty_train() {
         Err(TrainError::Data(_))
     ));
 }
+
+/// Random unit vectors: nothing to learn, so the validation cosine wanders and a best epoch
+/// is soon followed by worse ones.
+fn noise_windows() -> Windows {
+    let mut rng = lvm_playground::rng::Rng::new(5);
+    let rows: Vec<f32> = (0..300 * 16).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    Windows::from_stream(rows, 16, 5).unwrap()
+}
+
+#[test]
+fn patience_stops_k_epochs_after_the_best() {
+    let windows = noise_windows();
+    let mut cfg = small_config(ModelKind::Mlp);
+    cfg.epochs = 20;
+    let mut full = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+    while !full.is_finished() {
+        full.step().unwrap();
+    }
+    let full = full.log();
+    assert_eq!(full.epochs.len(), 20);
+    for patience in [1, 2, 3] {
+        // Where it should stop: the first epoch `patience` epochs after the best so far.
+        let mut best = (0, f32::MIN);
+        let mut stop = cfg.epochs;
+        for m in &full.epochs {
+            if m.val.mean > best.1 {
+                best = (m.epoch, m.val.mean);
+            }
+            if m.epoch - best.0 >= patience {
+                stop = m.epoch;
+                break;
+            }
+        }
+        assert!(
+            stop < cfg.epochs,
+            "patience {patience} never stops this run"
+        );
+        let mut c = cfg.clone();
+        c.patience = patience;
+        let mut t = Trainer::new(&c, &windows, &Device::Cpu, zero_clock).unwrap();
+        while !t.is_finished() {
+            t.step().unwrap();
+        }
+        assert!(t.stopped_early());
+        let log = t.log();
+        assert_eq!(log.epochs.len(), stop, "patience {patience}");
+        assert_eq!(log.best_epoch, Some(best.0));
+        // The same epochs as the run without patience, to the bit.
+        assert_eq!(
+            log.step_losses[..],
+            full.step_losses[..log.step_losses.len()]
+        );
+        assert!(matches!(t.step(), Err(TrainError::Finished(20))));
+    }
+    // Patience longer than the run changes nothing.
+    cfg.patience = 25;
+    let mut t = Trainer::new(&cfg, &windows, &Device::Cpu, zero_clock).unwrap();
+    while !t.is_finished() {
+        t.step().unwrap();
+    }
+    assert!(!t.stopped_early());
+    assert_eq!(t.log().step_losses, full.step_losses);
+}
+
+#[test]
+fn warmup_ramps_the_learning_rate_linearly() {
+    let mut cfg = small_config(ModelKind::Transformer);
+    cfg.lr = 1e-3;
+    cfg.warmup = 4;
+    let lrs: Vec<f64> = (1..=6).map(|s| Trainer::lr_at(&cfg, s)).collect();
+    assert_eq!(lrs, [0.25e-3, 0.5e-3, 0.75e-3, 1e-3, 1e-3, 1e-3]);
+    cfg.warmup = 0;
+    assert_eq!(Trainer::lr_at(&cfg, 1), 1e-3);
+    // Trained: the first loss is the same (the weights start equal), the next ones differ,
+    // and a warm-up of one step is no warm-up at all.
+    let windows = cyclic_windows(200, 16, 5);
+    let losses = |warmup: usize| {
+        let mut c = small_config(ModelKind::Mlp);
+        c.warmup = warmup;
+        let mut t = Trainer::new(&c, &windows, &Device::Cpu, zero_clock).unwrap();
+        (0..5).map(|_| t.step().unwrap().loss).collect::<Vec<f32>>()
+    };
+    let (none, one, ten) = (losses(0), losses(1), losses(10));
+    assert_eq!(none, one);
+    assert_eq!(none[0], ten[0]);
+    assert!(none[1..].iter().zip(&ten[1..]).all(|(a, b)| a != b));
+}

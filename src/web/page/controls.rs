@@ -49,6 +49,9 @@ fn label(key: &str) -> &str {
         "beta2" => "Adam β2",
         "eps" => "Adam ε",
         "skip" => "Skip from baseline",
+        "patience" => "Patience (epochs, 0 = off)",
+        "warmup" => "Warm-up (steps)",
+        "windows" => "Windows (all, or within one document)",
         "model" => "Model",
         other => other,
     }
@@ -59,6 +62,7 @@ fn applies(model: ModelKind, key: &str) -> bool {
     match key {
         "heads" | "ff" | "scale_input" => model.is_transformer(),
         "residual" => model == ModelKind::Mlp,
+        "hidden" | "layers" | "activation" | "dropout" => model != ModelKind::Linear,
         "model" => false,
         k => !DATA_KEYS.contains(&k),
     }
