@@ -19,6 +19,7 @@ pub mod npy;
 pub mod playground;
 pub mod protocol;
 pub mod ranking;
+pub mod ridge;
 pub mod rng;
 pub mod run;
 pub mod saved;

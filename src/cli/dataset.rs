@@ -427,6 +427,43 @@ fn check(dir: &Path) -> Result<()> {
             line(b)
         );
     }
+    println!(
+        "ridge regression (flattened context -> next vector, normalised; λ chosen on the last \
+         10% of the training windows, never on validation):"
+    );
+    for windows in [
+        crate::run::WindowsKind::All,
+        crate::run::WindowsKind::Within,
+    ] {
+        let config = crate::run::RunConfig {
+            windows,
+            ..crate::run::RunConfig::default()
+        };
+        let split = crate::data::Split::new(&d.windows(config.context)?, &config)?;
+        let started = std::time::Instant::now();
+        let r = crate::ridge::baseline(&split.train, &split.val).map_err(anyhow::Error::msg)?;
+        println!(
+            "  windows={windows}: {} train / {} validation windows: ridge {:.4} (α {}, λ {:.3}; \
+             tail cosine by α: {}) in {:.0} s; copy-last {:.4}, mean-of-context {:.4}",
+            split.train.len(),
+            split.val.len(),
+            r.val,
+            r.alpha,
+            r.lambda,
+            r.selection
+                .iter()
+                .map(|(a, c)| format!("{a}: {c:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            started.elapsed().as_secs_f64(),
+            crate::metrics::Baselines::compute(&split.train, &split.val)
+                .copy_last
+                .mean,
+            crate::metrics::Baselines::compute(&split.train, &split.val)
+                .mean_context
+                .mean,
+        );
+    }
     Ok(())
 }
 

@@ -379,7 +379,15 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 
 pub fn compare(args: &CompareArgs) -> Result<()> {
     if !args.logs.is_empty() {
-        print!("{}", ranking_table(&read_logs(&args.logs)?));
+        let logs = read_logs(&args.logs)?;
+        print!("{}", ranking_table(&logs));
+        if let Some(first) = logs.first() {
+            let mut config = first.config.clone();
+            match args.data.load(&mut config, &args.config) {
+                Ok(windows) => ridge_row(&config, &windows, &logs)?,
+                Err(e) => println!("     baseline: ridge     (not computed: {e:#})"),
+            }
+        }
         return Ok(());
     }
     let kinds = args.models.kinds()?;
@@ -412,11 +420,54 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         println!();
     }
     print!("{}", ranking_table(&logs));
+    if let Some(first) = logs.first() {
+        let mut config = first.config.clone();
+        let windows = args.data.load(&mut config, &args.config)?;
+        ridge_row(&config, &windows, &logs)?;
+    }
     if !failures.is_empty() {
         anyhow::bail!(
             "stopped on a non-finite loss or gradient: {}",
             failures.join(", ")
         );
+    }
+    Ok(())
+}
+
+/// The ridge-regression baseline on the logs' split (`crate::ridge`: λ chosen on the training
+/// windows), and each run's best margin over it.
+fn ridge_row(config: &RunConfig, windows: &Windows, logs: &[RunLog]) -> Result<()> {
+    let split = Split::new(windows, config)?;
+    let r = match crate::ridge::baseline(&split.train, &split.val) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("     baseline: ridge     (not computed: {e})");
+            return Ok(());
+        }
+    };
+    println!(
+        "     baseline: ridge     {:>12} {:>17.4}   (λ {:.3} = α {} chosen on the last {} of {} \
+         training windows)",
+        group_digits((config.context * windows.dim() + 1) * windows.dim()),
+        r.val,
+        r.lambda,
+        r.alpha,
+        r.tail_windows,
+        split.train.len()
+    );
+    let mut margins: Vec<String> = Vec::new();
+    for log in logs {
+        if let Some(best) = log.best() {
+            margins.push(format!(
+                "{} seed {} {:+.4}",
+                log.config.model.display_name(),
+                log.config.seed,
+                best.val.mean - r.val
+            ));
+        }
+    }
+    if !margins.is_empty() {
+        println!("     vs ridge: {}", margins.join(", "));
     }
     Ok(())
 }
