@@ -20,6 +20,10 @@ LVM=${LVM:-target/release/lvm}
 OUT=results/campaign
 export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=536870912:glibc.malloc.trim_threshold=4294967295}
 PIDFILE=${PIDFILE:-/tmp/campaign.pid}
+# `nice` orders processes within one scheduler autogroup (one session) only: started with
+# setsid, the campaign is a group of its own, so lower the group's weight too, or it takes a
+# full share of the cores from everything else.
+echo 19 > "/proc/$$/autogroup" 2>/dev/null || true
 mkdir -p "$OUT"
 echo "$(ps -o pgid= $$ | tr -d ' ')" > "$PIDFILE.group"
 [ -x "$LVM" ] || { echo "build it first: cargo build --release --bin lvm" >&2; exit 1; }

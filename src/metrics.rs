@@ -180,6 +180,18 @@ impl RunLog {
     pub fn best(&self) -> Option<&EpochMetrics> {
         self.epochs.get(self.best_epoch?.checked_sub(1)?)
     }
+
+    /// Whether `patience` ended the run before its last epoch (what `Trainer::stopped_early`
+    /// says of the trainer that wrote the log).
+    pub fn stopped_early(&self) -> bool {
+        let (done, patience) = (self.epochs.len(), self.config.patience);
+        match self.best_epoch {
+            Some(best) if patience > 0 && done < self.config.epochs => {
+                done.saturating_sub(best) >= patience
+            }
+            _ => false,
+        }
+    }
 }
 
 /// 4720384 -> "4,720,384" (parameter counts in tables; any integer type, so a count past

@@ -363,6 +363,7 @@ mod tests {
 
     /// The normal equations with an intercept column, unpenalised, solved by Gaussian
     /// elimination with partial pivoting, straight from the windows.
+    #[allow(clippy::needless_range_loop)] // rows r and col of one matrix, side by side
     fn direct(w: &Windows, idx: &[usize], lambda: f64) -> (Vec<Vec<f64>>, Vec<f64>) {
         let (p, d) = (w.context() * w.dim(), w.dim());
         let q = p + 1;

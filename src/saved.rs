@@ -35,10 +35,15 @@ pub struct Saved {
 }
 
 impl Saved {
+    /// A run that patience stopped is finished: it has as many epochs as it will have.
     pub fn from_log(log: &RunLog, bytes: u64) -> Self {
         Self {
             epochs: log.epochs.len(),
-            of: log.config.epochs,
+            of: if log.stopped_early() {
+                log.epochs.len()
+            } else {
+                log.config.epochs
+            },
             bytes,
         }
     }

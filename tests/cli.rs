@@ -153,10 +153,16 @@ fn train_eval_compare_on_an_npy() {
         "{out}"
     );
 
-    // The same table again from the run logs alone, without training.
+    // Under it, the ridge baseline on the same split, with each run's margin over it.
+    assert!(out.contains("baseline: ridge") && out.contains("vs ridge: MLP seed 42"));
+
+    // The same table again from the run logs alone, without training (the data only for
+    // the ridge row).
     let (mlp_log, lstm_log) = (cmp.join("mlp.json"), cmp.join("lstm.json"));
     let (ok, table) = lvm(&[
         "compare",
+        "--data",
+        data,
         "--logs",
         mlp_log.to_str().unwrap(),
         lstm_log.to_str().unwrap(),
@@ -165,6 +171,17 @@ fn train_eval_compare_on_an_npy() {
     assert!(
         table.starts_with("rank run") && out.ends_with(&table),
         "{out}\n{table}"
+    );
+    // Without the data the table is the same; the ridge row says why it is missing.
+    let (ok, alone) = lvm(&[
+        "compare",
+        "--logs",
+        mlp_log.to_str().unwrap(),
+        lstm_log.to_str().unwrap(),
+    ]);
+    assert!(
+        ok && alone.contains("baseline: ridge     (not computed"),
+        "{alone}"
     );
 
     // Logs of other data cannot share one table (their baselines differ).

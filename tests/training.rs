@@ -234,6 +234,8 @@ fn patience_stops_k_epochs_after_the_best() {
         }
         assert!(t.stopped_early());
         let log = t.log();
+        assert!(log.stopped_early() && !full.stopped_early());
+        assert!(lvm_playground::saved::Saved::from_log(&log, 0).is_finished());
         assert_eq!(log.epochs.len(), stop, "patience {patience}");
         assert_eq!(log.best_epoch, Some(best.0));
         // The same epochs as the run without patience, to the bit.
