@@ -13,7 +13,7 @@
 # sample (`lvm experiment --list` gives each training's config; `lvm train` runs it).
 # Step 2: each model at the setting step 1 picked (best validation cosine on the sample),
 # without and with the skip that suits the dataset, full data, 30 epochs at most, patience 5,
-# seeds 42, 43, 44.
+# seeds 42, 43, 44 (all of seed 42 first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LVM=${LVM:-target/release/lvm}
@@ -126,25 +126,43 @@ PY
 
 MODELS=(linear mlp transformer lstm)
 
-for s in "${SETTINGS[@]}"; do
-  IFS=: read -r d w skip <<< "$s"
+sweep() { # setting
+  IFS=: read -r d w skip <<< "$1"
   for m in "${MODELS[@]}"; do
     experiment "$(sweep_link "$d" "$w" "$m")" "$OUT/$d-$w/sweep"
   done
-done
+}
 
-for s in "${SETTINGS[@]}"; do
-  IFS=: read -r d w skip <<< "$s"
+# Step 2 for one setting and one seed: every model at its pick, without and with the skip.
+# Seeds are the outer loop so that a partial campaign still has a whole table at seed 42.
+full() { # setting seed
+  IFS=: read -r d w skip <<< "$1"
+  local seed=$2 m keys k k2 link config
   for m in "${MODELS[@]}"; do
     if ! keys=$(pick "$OUT/$d-$w/sweep" "$m"); then
       echo "no finished sweep run for $m on $d: skipped" | tee -a "$OUT/commands.log"
       continue
     fi
-    echo "$d $w $m: picked $keys" | tee -a "$OUT/commands.log"
+    echo "$d $w $m seed $seed: picked $keys" | tee -a "$OUT/commands.log"
     k=${keys//&/&1.}
     k2=${keys//&/&2.}
     link="dataset=$d&sample=0&windows=$w&epochs=30&runs=$m,$m&1.$k&1.patience=5&1.repeats=3&2.$k2&2.patience=5&2.skip=$skip&2.repeats=3"
-    experiment "${link//windows=all&/}" "$OUT/$d-$w/full"
+    link=${link//windows=all&/}
+    echo "$(date -u +%FT%TZ) $LVM experiment --list --url '$link' (seed $seed)" >> "$OUT/commands.log"
+    while IFS= read -r config; do
+      case "$config" in *"&seed=$seed&"* | *"&seed=$seed") train "$config" "$OUT/$d-$w/full/$(name_of "$config")" ;; esac
+    done < <("$LVM" experiment --list --url "$link")
   done
+}
+
+# The order puts the study's setting first and a whole one-seed table before more seeds.
+WIKI=${SETTINGS[0]} BROWN=${SETTINGS[1]}
+sweep "$WIKI"
+full "$WIKI" 42
+sweep "$BROWN"
+full "$BROWN" 42
+for seed in 43 44; do
+  full "$WIKI" "$seed"
+  full "$BROWN" "$seed"
 done
 echo "campaign finished $(date -u +%FT%TZ)" | tee -a "$OUT/commands.log"
