@@ -289,6 +289,29 @@ pub struct Cores {
     pub threaded: bool,
 }
 
+impl Cores {
+    /// The page's one line on how runs use the cores here. `not_isolated` is why the page is
+    /// not cross-origin isolated when the site's boot script knows (`www/boot.js`: a hard
+    /// reload, no service worker, …); without it, the server sent no headers.
+    pub fn note(&self, not_isolated: Option<&str>) -> String {
+        if self.threaded {
+            return format!(
+                "Threads: the {} cores are shared among the runs training at once; one run \
+                 alone multiplies its matrices on all {}.",
+                self.count, self.count
+            );
+        }
+        let why = not_isolated.unwrap_or(
+            "its server sends no Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy \
+             headers",
+        );
+        format!(
+            "Threads: this page is not cross-origin isolated ({why}), so each run trains on one \
+             thread; several runs still train at once."
+        )
+    }
+}
+
 /// Which queued trainings get a worker now, in order, each with its thread count.
 ///
 /// Without threads: the first ones queued, one thread each, as many as there are cores less
@@ -406,6 +429,24 @@ mod tests {
             state: RunState::Finished,
         });
         t
+    }
+
+    #[test]
+    fn the_threads_note_says_why_a_page_trains_on_one_thread() {
+        let isolated = Cores {
+            count: 4,
+            threaded: true,
+        };
+        assert!(isolated.note(None).contains("the 4 cores are shared"));
+        assert_eq!(isolated.note(Some("ignored")), isolated.note(None));
+        let plain = Cores {
+            threaded: false,
+            ..isolated
+        };
+        assert!(plain.note(None).contains("(its server sends no Cross-Origin-Opener-Policy"));
+        let note = plain.note(Some("a hard reload bypassed the service worker"));
+        assert!(note.contains("not cross-origin isolated (a hard reload bypassed the service"));
+        assert!(note.ends_with("each run trains on one thread; several runs still train at once."));
     }
 
     #[test]

@@ -187,6 +187,17 @@ pub fn not_saved(error: &str, bytes: u64, free: Option<u64>) -> String {
     unsaved(&why)
 }
 
+/// Why a training does not save: the same run (the same link in another tab, say) is
+/// training elsewhere in this browser and owns the saved file (`lock_name`).
+pub const OWNED_ELSEWHERE: &str = "another tab of this browser is training this same run and \
+     saves it; this tab's training would overwrite it, so it does not save until that one \
+     stops";
+
+/// The Web Lock that a training holds while it owns the saved file `file` (`file_name`).
+pub fn lock_name(file: &str) -> String {
+    format!("lvm-playground/{DIR}/{file}")
+}
+
 /// What a card says when its run's state could not be saved, for `why`.
 pub fn unsaved(why: &str) -> String {
     format!("Not saved: {why}. Training goes on unsaved.")

@@ -7,6 +7,7 @@ pub mod api;
 mod dom;
 pub mod embedding;
 mod fetch;
+mod lock;
 mod opfs;
 pub mod page;
 mod plot;

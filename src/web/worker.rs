@@ -39,6 +39,9 @@ thread_local! {
     /// is under way.
     static TO_SAVE: RefCell<Option<(String, usize, Vec<u8>)>> = const { RefCell::new(None) };
     static SAVING: Cell<bool> = const { Cell::new(false) };
+    /// Whether this worker's training owns its saved run (`super::lock`): until it does, it
+    /// asks again at every save, and writes nothing.
+    static OWNS_SAVE: Cell<bool> = const { Cell::new(false) };
 }
 
 pub(super) fn scope() -> DedicatedWorkerGlobalScope {
@@ -301,6 +304,25 @@ fn save_after(events: &[Event]) {
 
 async fn write_saves() {
     while let Some((name, epoch, bytes)) = TO_SAVE.with(|s| s.borrow_mut().take()) {
+        if !OWNS_SAVE.get() {
+            match super::lock::hold(&saved::lock_name(&name)).await {
+                Ok(true) => OWNS_SAVE.set(true),
+                Ok(false) => {
+                    post(&Event::Saved {
+                        epoch,
+                        result: Err(saved::unsaved(saved::OWNED_ELSEWHERE)),
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    post(&Event::Saved {
+                        epoch,
+                        result: Err(saved::not_saved(&e, bytes.len() as u64, None)),
+                    });
+                    continue;
+                }
+            }
+        }
         let written = match opfs::folder(saved::DIR, true).await {
             Ok(Some(dir)) => opfs::write(&dir, &name, &bytes).await,
             Ok(None) => Err(format!("the folder '{}' could not be made", saved::DIR)),

@@ -131,11 +131,31 @@ fn cores() -> Cores {
     }
 }
 
-/// Builds the page from the URL and starts loading its dataset.
+/// Builds the page from the URL and starts loading its dataset, once the site's boot script
+/// (`www/boot.js`) has settled whether the page is cross-origin isolated.
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("LVM Playground: {info}").into());
     }));
+    wasm_bindgen_futures::spawn_local(async {
+        let not_isolated = boot().await;
+        build(not_isolated.as_deref());
+    });
+}
+
+/// What `window.lvmBoot` resolves to: why the page is not isolated, if it is not and the boot
+/// script knows. It never resolves when the script reloads the page for isolation, so nothing
+/// starts that the reload would end. No boot script (the page embedded elsewhere): `None`.
+async fn boot() -> Option<String> {
+    let boot = js_sys::Reflect::get(&dom::window(), &"lvmBoot".into()).ok()?;
+    let promise = boot.dyn_into::<js_sys::Promise>().ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()?
+        .as_string()
+}
+
+fn build(not_isolated: Option<&str>) {
     let search = dom::window().location().search().unwrap_or_default();
     let (mut state, errors) = PageState::from_query(&search);
     if search.trim_start_matches('?').is_empty() {
@@ -154,7 +174,7 @@ pub fn start() {
     };
     view::skeleton(&state);
     let cores = cores();
-    view::threads_note(cores);
+    view::threads_note(cores, not_isolated);
     let app = App {
         cards: state.runs.iter().map(|_| Card::default()).collect(),
         state,

@@ -28,24 +28,12 @@ pub fn color(run: usize) -> &'static str {
     PALETTE[run % PALETTE.len()]
 }
 
-/// The controls and the cards, built from the URL's state.
-/// One line on how runs use the cores here.
-pub fn threads_note(cores: Cores) {
-    let text = if cores.threaded {
-        format!(
-            "Threads: the {} cores are shared among the runs training at once; one run alone \
-             multiplies its matrices on all {}.",
-            cores.count, cores.count
-        )
-    } else {
-        "Threads: this page is not cross-origin isolated (its server sends no \
-         Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy headers), so each run \
-         trains on one thread; several runs still train at once."
-            .to_string()
-    };
-    set_text("threads-note", &text);
+/// One line on how runs use the cores here (`Cores::note`).
+pub fn threads_note(cores: Cores, not_isolated: Option<&str>) {
+    set_text("threads-note", &cores.note(not_isolated));
 }
 
+/// The controls and the cards, built from the URL's state.
 pub fn skeleton(state: &PageState) {
     let options: String = ModelKind::ALL
         .iter()
