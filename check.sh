@@ -19,6 +19,9 @@ cargo clippy --all-targets -- -D warnings
 step "cargo clippy (wasm32 library, page, worker and tests)"
 cargo clippy --target wasm32-unknown-unknown --lib --bins --tests -- -D warnings
 
+step "cargo clippy (wasm32 page, as Trunk builds it: without the workers' code)"
+cargo clippy --target wasm32-unknown-unknown --no-default-features --lib --bin playground -- -D warnings
+
 step "native tests"
 cargo test
 

@@ -11,7 +11,7 @@ site="${TRUNK_STAGING_DIR:-${1:-dist}}"
 cd "$site"
 [[ -f sw.js ]] || { echo "site_version.sh: no sw.js in $site" >&2; exit 1; }
 mapfile -t files < <(find . -type f \
-  ! -path './datasets/*' ! -path './models/*' ! -name sw.js ! -name _headers ! -name '*.md' \
+  ! -path './datasets/*' ! -path './models/*' ! -name sw.js ! -name _headers ! -name '*.md' ! -name '*.d.ts' \
   | sed 's|^\./||' | LC_ALL=C sort)
 version=$(for f in "${files[@]}"; do printf '%s\n' "$f"; sha256sum <"$f"; done | sha256sum | cut -c1-16)
 shell='""'

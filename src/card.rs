@@ -443,7 +443,9 @@ mod tests {
             threaded: false,
             ..isolated
         };
-        assert!(plain.note(None).contains("(its server sends no Cross-Origin-Opener-Policy"));
+        assert!(plain
+            .note(None)
+            .contains("(its server sends no Cross-Origin-Opener-Policy"));
         let note = plain.note(Some("a hard reload bypassed the service worker"));
         assert!(note.contains("not cross-origin isolated (a hard reload bypassed the service"));
         assert!(note.ends_with("each run trains on one thread; several runs still train at once."));

@@ -29,11 +29,14 @@ self.addEventListener("install", () => self.skipWaiting());
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
-    // A new deploy: the previous builds' files go (only ours: the page's dataset cache stays).
+    // A new deploy: the previous builds' files go (only ours: the page's dataset cache stays),
+    // and this build's are fetched at once, so the site stays usable offline.
+    let replaced = false;
     for (const name of await caches.keys()) {
-      if (name.startsWith(PREFIX) && name !== APP) await caches.delete(name);
+      if (name.startsWith(PREFIX) && name !== APP) replaced = await caches.delete(name);
     }
     await self.clients.claim();
+    if (replaced) await keepApp();
   })());
 });
 
@@ -72,7 +75,12 @@ async function answer(request, url) {
   const key = keyOf(request, url);
   let response;
   try {
-    response = await fetch(request);
+    // Revalidated with the host (a host's max-age would otherwise hand back the previous
+    // deploy's file from the HTTP cache: an old worker_loader.js naming a wasm that is gone).
+    // A navigation's redirect goes back to the browser as it came (redirect: "manual").
+    response = await fetch(request.mode === "navigate"
+      ? new Request(request.url, { cache: "no-cache", redirect: "manual", credentials: "same-origin" })
+      : new Request(request, { cache: "no-cache" }));
   } catch (offline) {
     const kept = await caches.match(key, { cacheName: APP });
     if (kept) return kept;

@@ -3,14 +3,18 @@
 //! crate is plain Rust; this module only moves its data across `postMessage`, `fetch` and the
 //! DOM.
 
+#[cfg(feature = "workers")]
 pub mod api;
 mod dom;
+#[cfg(feature = "workers")]
 pub mod embedding;
 mod fetch;
+#[cfg(feature = "workers")]
 mod lock;
 mod opfs;
 pub mod page;
 mod plot;
+#[cfg(feature = "workers")]
 pub mod worker;
 
 /// Seconds since the page or worker started (`performance.now()`), the clock runs use.

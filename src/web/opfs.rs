@@ -10,9 +10,11 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Blob, File, FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions,
-    FileSystemGetFileOptions, FileSystemRemoveOptions, FileSystemWritableFileStream,
-    StorageManager,
+    FileSystemRemoveOptions, StorageManager,
 };
+// Writing and opening one file: the workers' (the page lists and removes).
+#[cfg(feature = "workers")]
+use web_sys::{FileSystemGetFileOptions, FileSystemWritableFileStream};
 
 /// The name of a thrown `DOMException` or `Error` (`NotFoundError`, `QuotaExceededError`).
 fn name_of(e: &JsValue) -> Option<String> {
@@ -53,6 +55,7 @@ async fn root() -> Result<FileSystemDirectoryHandle, String> {
 }
 
 /// What the origin may still store (its quota less its usage), if the browser says.
+#[cfg(feature = "workers")]
 pub async fn free_bytes() -> Option<u64> {
     let estimate = wait(storage().ok()?.estimate().ok()?).await.ok()?;
     let field = |key: &str| Reflect::get(&estimate, &key.into()).ok()?.as_f64();
@@ -78,10 +81,12 @@ pub async fn folder(name: &str, create: bool) -> Result<Option<FileSystemDirecto
 /// to write data to data pipe`) instead of a `QuotaExceededError`. In the quota-full e2e test
 /// that happened in 2 of 4 runs with one write, 2 of 8 with 4 MiB pieces, and 0 of 18 with
 /// 256 KiB pieces. Pieces also keep the JS-side copy small.
+#[cfg(feature = "workers")]
 const WRITE_CHUNK: usize = 256 << 10;
 
 /// Replaces file `name` in `dir` with `bytes`. The browser writes to a temporary file and
 /// swaps it in on close, so a write that fails or is cut short leaves the old file whole.
+#[cfg(feature = "workers")]
 pub async fn write(
     dir: &FileSystemDirectoryHandle,
     name: &str,
@@ -117,6 +122,7 @@ pub async fn write(
 }
 
 /// File `name` in `dir` as a `File` (read lazily), or `None` if there is none.
+#[cfg(feature = "workers")]
 pub async fn file(dir: &FileSystemDirectoryHandle, name: &str) -> Result<Option<File>, String> {
     let handle = match JsFuture::from(dir.get_file_handle(name)).await {
         Ok(h) => h.unchecked_into::<FileSystemFileHandle>(),

@@ -39,9 +39,9 @@ thread_local! {
     /// is under way.
     static TO_SAVE: RefCell<Option<(String, usize, Vec<u8>)>> = const { RefCell::new(None) };
     static SAVING: Cell<bool> = const { Cell::new(false) };
-    /// Whether this worker's training owns its saved run (`super::lock`): until it does, it
-    /// asks again at every save, and writes nothing.
-    static OWNS_SAVE: Cell<bool> = const { Cell::new(false) };
+    /// The saved run this worker's training owns (`super::lock`): until it owns the file it is
+    /// about to write, it asks again at every save, and writes nothing.
+    static OWNED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 pub(super) fn scope() -> DedicatedWorkerGlobalScope {
@@ -304,9 +304,9 @@ fn save_after(events: &[Event]) {
 
 async fn write_saves() {
     while let Some((name, epoch, bytes)) = TO_SAVE.with(|s| s.borrow_mut().take()) {
-        if !OWNS_SAVE.get() {
+        if OWNED.with(|o| o.borrow().as_deref() != Some(name.as_str())) {
             match super::lock::hold(&saved::lock_name(&name)).await {
-                Ok(true) => OWNS_SAVE.set(true),
+                Ok(true) => OWNED.with(|o| *o.borrow_mut() = Some(name.clone())),
                 Ok(false) => {
                     post(&Event::Saved {
                         epoch,

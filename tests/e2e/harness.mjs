@@ -2,6 +2,8 @@
 // `trunk build --release` wrote) and headless Chromium driven by playwright-core.
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { join, normalize, extname, resolve } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -18,7 +20,12 @@ const TYPES = {
   ".jsonl": "application/x-ndjson",
   ".npy": "application/octet-stream",
   ".safetensors": "application/octet-stream",
+  ".webmanifest": "application/manifest+json",
+  ".svg": "image/svg+xml",
 };
+
+/** What a host compresses: text and wasm, not the float vectors and weights. */
+const COMPRESSED = /^(text\/|application\/(wasm|json|x-ndjson|manifest\+json)|image\/svg)/;
 
 /**
  * The headers of a cross-origin-isolated page (what `./serve.sh` sends): shared memory, so the
@@ -30,23 +37,64 @@ export const ISOLATION = {
 };
 
 /**
- * Serves DIST on 127.0.0.1 (a free port), cross-origin isolated unless `isolated: false` (a
- * plain static host); resolves to { url, close }.
+ * Serves DIST on 127.0.0.1 (a free port) the way a static host does: under `prefix` (a path
+ * that starts and ends with "/", like GitHub Pages' "/<repository>/"), a folder's address
+ * without its trailing slash redirected (301) to the one with it, `Cache-Control: max-age=600`
+ * with an ETag (a revalidation gets 304), gzip for text and wasm with `gzip: true` (as GitHub
+ * Pages, Netlify and Cloudflare do), and cross-origin isolated unless `isolated: false` (a host
+ * that sets no headers). `/pkg/` (the library build) is served at the root.
+ * Resolves to { url (the site's address, with its trailing slash), sent, replace, close };
+ * `replace(path, bytes)` serves `bytes` at a site path from then on (a new deploy of that file).
  */
-export async function serve({ isolated = true } = {}) {
+export async function serve({ isolated = true, prefix = "/", gzip = false } = {}) {
+  const gzipped = new Map();
+  const replaced = new Map();
+  // What the host sent: body bytes and [path, bytes] per response (the cold-visit benchmark's).
+  const sent = { bytes: 0, files: [] };
+  const sendFile = (req, res, status, headers, body) => {
+    const etag = `"${createHash("sha256").update(body).digest("hex").slice(0, 16)}"`;
+    const common = { "cache-control": "max-age=600", etag, ...(isolated ? ISOLATION : {}), ...headers };
+    if (req.headers["if-none-match"] === etag) {
+      res.writeHead(304, common);
+      return res.end();
+    }
+    const type = headers["content-type"] ?? "";
+    if (gzip && COMPRESSED.test(type) && /\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
+      if (!gzipped.has(etag)) gzipped.set(etag, gzipSync(body, { level: 6 }));
+      body = gzipped.get(etag);
+      common["content-encoding"] = "gzip";
+      common.vary = "accept-encoding";
+    }
+    res.writeHead(status, { ...common, "content-length": body.length });
+    if (req.method !== "HEAD") {
+      sent.bytes += body.length;
+      sent.files.push([req.url, body.length]);
+    }
+    res.end(req.method === "HEAD" ? undefined : body);
+  };
   const server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-      const [root, rest] = path.startsWith("/pkg/") ? [PKG, path.slice(4)] : [DIST, path];
-      const file = normalize(join(root, rest.endsWith("/") ? rest + "index.html" : rest));
-      if (!file.startsWith(root)) throw new Error("outside the served folders");
-      const info = await stat(file);
-      res.writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "content-length": info.size,
-        ...(isolated ? ISOLATION : {}),
-      });
-      res.end(await readFile(file));
+      if (path.startsWith("/pkg/")) {
+        const file = normalize(join(PKG, path.slice(4)));
+        if (!file.startsWith(PKG)) throw new Error("outside the served folders");
+        return sendFile(req, res, 200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }, await readFile(file));
+      }
+      if (path + "/" === prefix) {
+        res.writeHead(301, { location: prefix + new URL(req.url, "http://x").search });
+        return res.end();
+      }
+      if (!path.startsWith(prefix)) throw new Error("outside the site");
+      let rest = path.slice(prefix.length);
+      const file = normalize(join(DIST, rest));
+      if (!file.startsWith(DIST)) throw new Error("outside the served folders");
+      if (!rest.endsWith("/") && rest !== "" && (await stat(file).catch(() => null))?.isDirectory()) {
+        res.writeHead(301, { location: path + "/" });
+        return res.end();
+      }
+      if (rest === "" || rest.endsWith("/")) rest += "index.html";
+      const body = replaced.get(rest) ?? await readFile(join(DIST, rest));
+      sendFile(req, res, 200, { "content-type": TYPES[extname(rest)] ?? "application/octet-stream" }, body);
     } catch {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found");
@@ -54,7 +102,12 @@ export async function serve({ isolated = true } = {}) {
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return {
+    url: `http://127.0.0.1:${port}${prefix}`,
+    sent,
+    replace: (path, bytes) => replaced.set(path, Buffer.from(bytes)),
+    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(ok); }),
+  };
 }
 
 /** Headless Debian Chromium (see ../shared/TOOLCHAIN.md for why these flags). */
@@ -70,11 +123,14 @@ export function launch() {
 }
 
 /**
- * A fresh page (own context: empty cache) that records console errors and uncaught errors;
- * `init` (a function) runs in the page before its own scripts.
+ * A fresh page (own context: empty cache, no service worker) that records console errors and
+ * uncaught errors; `init` (a function) runs in the page before its own scripts. The site's
+ * service worker (www/sw.js) is blocked unless `serviceWorkers: "allow"`: a test that routes
+ * requests needs it out of the way (Playwright does not route what a service worker answers),
+ * and the tests that are about it ask for it.
  */
-export async function open(browser, url, { init } = {}) {
-  const context = await browser.newContext({ acceptDownloads: true });
+export async function open(browser, url, { init, serviceWorkers = "block", context } = {}) {
+  context ??= await browser.newContext({ acceptDownloads: true, serviceWorkers });
   if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const errors = [];

@@ -216,8 +216,12 @@ pub async fn load_pretrained(run: usize) {
             return;
         }
     };
-    // The dataset may still be downloading.
+    // The dataset may still be downloading, or not be asked for yet.
     let files = loop {
+        let unloaded = with_app(|app| matches!(app.data, Data::Unloaded { .. })).unwrap_or(false);
+        if unloaded {
+            load_dataset();
+        }
         match with_app(|app| match &app.data {
             Data::Ready(f) if f.name == dataset => Some(Ok(f.clone())),
             Data::Failed { message, .. } => Some(Err(message.clone())),

@@ -53,6 +53,11 @@ fn absolute(relative: String) -> String {
 }
 
 pub enum Data {
+    /// Not downloaded yet: a page that opens on a lesson's stored curves needs no dataset, and
+    /// it is the largest download (45 MB of vectors); it starts when a run needs it.
+    Unloaded {
+        name: String,
+    },
     Loading {
         name: String,
         status: String,
@@ -175,15 +180,15 @@ fn build(not_isolated: Option<&str>) {
     view::skeleton(&state);
     let cores = cores();
     view::threads_note(cores, not_isolated);
+    let data = Data::Unloaded {
+        name: state.base.dataset.clone(),
+    };
     let app = App {
         cards: state.runs.iter().map(|_| Card::default()).collect(),
         state,
         next_id: 0,
         cores,
-        data: Data::Failed {
-            name: String::new(),
-            message: "not loaded".into(),
-        },
+        data,
         pending_start: None,
         notices,
         own: Vec::new(),
@@ -192,11 +197,16 @@ fn build(not_isolated: Option<&str>) {
         render_scheduled: false,
     };
     let autostart = app.state.autostart;
+    // A lesson shows stored curves: its dataset waits until a run needs it (Train, Load
+    // pretrained). A link to runs is a link to train them: their dataset comes at once.
+    let lesson = app.state.lesson.is_some();
     APP.with(|a| *a.borrow_mut() = Some(app));
     with_app(|app| app.write_url());
     listen();
     enable_shared_buttons();
-    load_dataset();
+    if !lesson {
+        load_dataset();
+    }
     wasm_bindgen_futures::spawn_local(own::refresh());
     wasm_bindgen_futures::spawn_local(saved::refresh());
     if let Some(lesson) = with_app(|app| app.state.lesson)
@@ -480,7 +490,11 @@ impl App {
             Data::Ready(files) if files.name == self.state.base.dataset => {
                 (files.manifest.dim, files.manifest.count)
             }
-            _ => {
+            data => {
+                if matches!(data, Data::Unloaded { .. }) {
+                    // After this borrow of the app ends.
+                    wasm_bindgen_futures::spawn_local(async { load_dataset() });
+                }
                 self.pending_start = Some(how);
                 return;
             }

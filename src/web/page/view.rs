@@ -166,6 +166,14 @@ fn shown_name(name: &str, manifest: Option<&crate::dataset::Manifest>) -> String
 pub fn render_data(app: &App) {
     let progress: Option<HtmlProgressElement> = by_id("data-progress").dyn_into().ok();
     let (text, fraction, failed) = match &app.data {
+        Data::Unloaded { name } => (
+            format!(
+                "{}: not downloaded yet; it downloads when a run trains.",
+                shown_name(name, None)
+            ),
+            0.0,
+            false,
+        ),
         Data::Loading {
             name,
             status,
