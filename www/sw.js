@@ -118,11 +118,11 @@ async function keepApp() {
   const cache = await caches.open(APP);
   const base = scope();
   for (const file of SHELL) {
-    const url = new URL(file, base);
-    const key = file === "" ? base.href : url.href;
+    // "" is the scope itself: the index, under the key a navigation uses (`keyOf`).
+    const key = new URL(file, base).href;
     if (await cache.match(key)) continue;
     try {
-      const response = await fetch(url, { cache: "no-cache" });
+      const response = await fetch(key, { cache: "no-cache" });
       if (keepable(response)) await cache.put(key, isolate(response));
     } catch {
       // Offline again, or the file is gone with a new deploy: the next visit tries again.

@@ -51,21 +51,21 @@ export async function serve({ isolated = true, prefix = "/", gzip = false } = {}
   const replaced = new Map();
   // What the host sent: body bytes and [path, bytes] per response (the cold-visit benchmark's).
   const sent = { bytes: 0, files: [] };
-  const sendFile = (req, res, status, headers, body) => {
+  const sendFile = (req, res, path, body) => {
+    const type = TYPES[extname(path)] ?? "application/octet-stream";
     const etag = `"${createHash("sha256").update(body).digest("hex").slice(0, 16)}"`;
-    const common = { "cache-control": "max-age=600", etag, ...(isolated ? ISOLATION : {}), ...headers };
+    const common = { "content-type": type, "cache-control": "max-age=600", etag, ...(isolated ? ISOLATION : {}) };
     if (req.headers["if-none-match"] === etag) {
       res.writeHead(304, common);
       return res.end();
     }
-    const type = headers["content-type"] ?? "";
     if (gzip && COMPRESSED.test(type) && /\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
       if (!gzipped.has(etag)) gzipped.set(etag, gzipSync(body, { level: 6 }));
       body = gzipped.get(etag);
       common["content-encoding"] = "gzip";
       common.vary = "accept-encoding";
     }
-    res.writeHead(status, { ...common, "content-length": body.length });
+    res.writeHead(200, { ...common, "content-length": body.length });
     if (req.method !== "HEAD") {
       sent.bytes += body.length;
       sent.files.push([req.url, body.length]);
@@ -78,7 +78,7 @@ export async function serve({ isolated = true, prefix = "/", gzip = false } = {}
       if (path.startsWith("/pkg/")) {
         const file = normalize(join(PKG, path.slice(4)));
         if (!file.startsWith(PKG)) throw new Error("outside the served folders");
-        return sendFile(req, res, 200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }, await readFile(file));
+        return sendFile(req, res, file, await readFile(file));
       }
       if (path + "/" === prefix) {
         res.writeHead(301, { location: prefix + new URL(req.url, "http://x").search });
@@ -94,7 +94,7 @@ export async function serve({ isolated = true, prefix = "/", gzip = false } = {}
       }
       if (rest === "" || rest.endsWith("/")) rest += "index.html";
       const body = replaced.get(rest) ?? await readFile(join(DIST, rest));
-      sendFile(req, res, 200, { "content-type": TYPES[extname(rest)] ?? "application/octet-stream" }, body);
+      sendFile(req, res, rest, body);
     } catch {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found");

@@ -200,7 +200,7 @@ function savedFiles(page) {
 }
 
 test("one link in two tabs: both train, one saves, the other says so, and the saved run is whole", async () => {
-    // Three epochs of about 220 steps: the second tab starts while the first trains.
+  // Three epochs of about 220 steps: the second tab starts while the first trains.
   const link = site.url + "?runs=mlp&1.hidden=256&1.batch=16&sample=4000&epochs=3&seed=3";
   const a = await open(browser, link, withWorker);
   const b = await open(browser, link, { context: a.context });

@@ -197,22 +197,19 @@ fn build(not_isolated: Option<&str>) {
         render_scheduled: false,
     };
     let autostart = app.state.autostart;
-    // A lesson shows stored curves: its dataset waits until a run needs it (Train, Load
-    // pretrained). A link to runs is a link to train them: their dataset comes at once.
-    let lesson = app.state.lesson.is_some();
+    let lesson = app.state.lesson;
     APP.with(|a| *a.borrow_mut() = Some(app));
     with_app(|app| app.write_url());
     listen();
     enable_shared_buttons();
-    if !lesson {
+    // A lesson shows stored curves: its dataset waits until a run needs it (Train, Load
+    // pretrained). A link to runs is a link to train them: their dataset comes at once.
+    if lesson.is_none() {
         load_dataset();
     }
     wasm_bindgen_futures::spawn_local(own::refresh());
     wasm_bindgen_futures::spawn_local(saved::refresh());
-    if let Some(lesson) = with_app(|app| app.state.lesson)
-        .flatten()
-        .and_then(lessons::find)
-    {
+    if let Some(lesson) = lesson.and_then(lessons::find) {
         wasm_bindgen_futures::spawn_local(show_lesson_logs(lesson));
     }
     if autostart {
