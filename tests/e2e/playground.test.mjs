@@ -157,7 +157,8 @@ test("missing weights, a corrupt dataset and a crashed worker each show a clear 
   await a.context.close();
 
   // A NaN in the vectors: the download is reported as corrupt and nothing else breaks.
-  const context = await browser.newContext();
+  // Service workers blocked: a request the site's worker makes is not seen by page.route.
+  const context = await browser.newContext({ serviceWorkers: "block" });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
