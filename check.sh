@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's heading says how long the checks have run (CI's budget is watched by step).
+step() { printf '\n== [%d s] %s\n' "$SECONDS" "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -41,3 +42,5 @@ npm run e2e
 
 step "fuzz every parser for 20 s (scripts/fuzz.sh, without AddressSanitizer)"
 FUZZ_SANITIZER=none bash scripts/fuzz.sh 20
+
+printf '\n== every check passed in %d s\n' "$SECONDS"
