@@ -45,8 +45,12 @@ export const ISOLATION = {
  * that sets no headers). `/pkg/` (the library build) is served at the root.
  * Resolves to { url (the site's address, with its trailing slash), sent, replace, close };
  * `replace(path, bytes)` serves `bytes` at a site path from then on (a new deploy of that file).
+ * `link: { mbit, latency }` sends every body through one shared link of that speed, each after
+ * `latency` ms (the cold-visit benchmark's network: it slows the service worker's and the
+ * workers' requests too, which a page's CDP throttling does not).
  */
-export async function serve({ isolated = true, prefix = "/", gzip = false } = {}) {
+export async function serve({ isolated = true, prefix = "/", gzip = false, link } = {}) {
+  const pace = link && slowLink(link);
   const gzipped = new Map();
   const replaced = new Map();
   // What the host sent: body bytes and [path, bytes] per response (the cold-visit benchmark's).
@@ -66,11 +70,14 @@ export async function serve({ isolated = true, prefix = "/", gzip = false } = {}
       common.vary = "accept-encoding";
     }
     res.writeHead(200, { ...common, "content-length": body.length });
-    if (req.method !== "HEAD") {
-      sent.bytes += body.length;
-      sent.files.push([req.url, body.length]);
-    }
-    res.end(req.method === "HEAD" ? undefined : body);
+    if (req.method === "HEAD") return res.end();
+    const count = (bytes) => {
+      sent.bytes += bytes;
+      sent.files.push([req.url, bytes]);
+    };
+    if (pace) return pace(res, body, count);
+    count(body.length);
+    res.end(body);
   };
   const server = createServer(async (req, res) => {
     try {
@@ -108,6 +115,39 @@ export async function serve({ isolated = true, prefix = "/", gzip = false } = {}
     replace: (path, bytes) => replaced.set(path, Buffer.from(bytes)),
     close: () => new Promise((ok) => { server.closeAllConnections(); server.close(ok); }),
   };
+}
+
+/**
+ * One link of `mbit` Mbit/s shared by every response: after `latency` ms a body joins a
+ * round robin that sends 16 KiB of each waiting body in turn, at the link's rate (so a large
+ * download slows the small ones beside it, as on a real connection, without blocking them).
+ */
+function slowLink({ mbit, latency }) {
+  const bytesPerMs = (mbit * 1e6) / 8 / 1000;
+  const queue = [];
+  let busy = false;
+  const pump = () => {
+    const s = queue.shift();
+    if (!s) {
+      busy = false;
+      return;
+    }
+    busy = true;
+    const chunk = s.body.subarray(s.offset, s.offset + 16384);
+    s.offset += chunk.length;
+    s.count(chunk.length);
+    if (s.offset < s.body.length && !s.res.destroyed) {
+      s.res.write(chunk);
+      queue.push(s);
+    } else {
+      s.res.end(chunk);
+    }
+    setTimeout(pump, chunk.length / bytesPerMs);
+  };
+  return (res, body, count) => setTimeout(() => {
+    queue.push({ res, body, offset: 0, count });
+    if (!busy) pump();
+  }, latency);
 }
 
 /** Headless Debian Chromium (see ../shared/TOOLCHAIN.md for why these flags). */
