@@ -254,6 +254,13 @@ impl Training {
             .or(self.started.as_ref().map(|s| &s.baselines))
     }
 
+    /// The shipped full-data ridge figure for this training's windows, if it has one
+    /// (`ridge::shipped`: the tab cannot afford the solve itself).
+    pub fn ridge(&self) -> Option<f32> {
+        let s = self.started.as_ref()?;
+        crate::ridge::shipped(&self.config, s.train_windows, s.val_windows)
+    }
+
     /// What the ranking counts: the evaluated figure for loaded weights, else the best epoch.
     pub fn outcome(&self) -> Option<Outcome> {
         let o = match &self.source {

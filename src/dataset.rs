@@ -93,6 +93,18 @@ pub struct Dataset {
 }
 
 impl Manifest {
+    /// How many windows of `context` sentences plus their target the stream has, and how many
+    /// of them lie inside one document (what `windows=within` keeps), from the documents alone.
+    pub fn window_counts(&self, context: usize) -> (usize, usize) {
+        let all = self.count.saturating_sub(context);
+        let within = self
+            .documents
+            .iter()
+            .map(|d| d.count.saturating_sub(context))
+            .sum();
+        (all, within)
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Self, DatasetError> {
         if bytes.len() > MAX_MANIFEST_BYTES {
             return Err(err(
@@ -446,6 +458,11 @@ mod tests {
         // Documents of 2 and 6 sentences: only the window of rows 2-7 stays inside one.
         let within = d.windows(5).unwrap().kept(crate::run::WindowsKind::Within);
         assert_eq!(within, [2]);
+        // The page's count, from the manifest alone, agrees with the windows kept.
+        assert_eq!(d.manifest.window_counts(5), (3, 1));
+        assert_eq!(d.manifest.window_counts(2), (6, 4));
+        let kept = d.windows(2).unwrap().kept(crate::run::WindowsKind::Within);
+        assert_eq!(kept.len(), 4);
         let near = d.nearest(&[0.0, 1.0, 0.1, 0.0], 3);
         assert_eq!(near.len(), 3);
         assert!(near[0].index % 4 == 1 && near[0].cosine > 0.99);

@@ -364,6 +364,20 @@ impl PageState {
 
     /// Lenient decoding: every key that cannot be used keeps its default and is reported.
     pub fn from_query(query: &str) -> (Self, Vec<ConfigError>) {
+        let (pairs, _) = split_query(query, MAX_PAGE_PAIRS);
+        let has = |k: &str| pairs.iter().any(|(key, _)| key == k);
+        if !has("runs") && !has("models") {
+            // A bare lesson link (`?lesson=linear`) opens the lesson's runs: its query first,
+            // this link's own keys after it (they win).
+            let lesson = pairs
+                .iter()
+                .find(|(k, _)| k == "lesson")
+                .and_then(|(_, v)| crate::lessons::find(v));
+            if let Some(l) = lesson {
+                let query = query.trim_start_matches('?');
+                return Self::from_query(&format!("{}&{query}", l.query));
+            }
+        }
         let mut state = Self::default();
         let (pairs, mut errors) = split_query(query, MAX_PAGE_PAIRS);
         // The page's keys first, then per-model keys, then the list of runs, then each run's
@@ -718,6 +732,21 @@ mod tests {
         let q = s.to_query();
         assert!(q.len() < MAX_QUERY_LEN, "{}", q.len());
         assert_eq!(open(&q), s);
+    }
+
+    #[test]
+    fn a_bare_lesson_link_opens_the_lessons_runs() {
+        let lesson = crate::lessons::find("linear").unwrap();
+        let (bare, errors) = PageState::from_query("?lesson=linear&hide=controls");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(bare.runs, lesson.state().runs);
+        assert_eq!((bare.lesson, bare.hide_controls), (Some("linear"), true));
+        // The link's own keys win over the lesson's.
+        let (own, _) = PageState::from_query("lesson=linear&epochs=2");
+        assert!(own.runs.iter().all(|r| r.config.epochs == 2));
+        // A link with its runs keeps them.
+        let (listed, _) = PageState::from_query("lesson=linear&runs=mlp");
+        assert_eq!(listed.runs.len(), 1);
     }
 
     #[test]

@@ -126,8 +126,18 @@ pub fn curves(
     }
     let _ = ctx.fill_text("epoch", (w - right) / 2.0, h - 4.0);
 
-    // Baselines.
-    for l in levels {
+    // Baselines. Their labels keep 12 px apart (copy-last and ridge are often 0.01 apart).
+    let mut label_y: Vec<(usize, f64)> = levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i, y(l.value) + 4.0))
+        .collect();
+    label_y.sort_by(|a, b| a.1.total_cmp(&b.1));
+    for k in 1..label_y.len() {
+        label_y[k].1 = label_y[k].1.max(label_y[k - 1].1 + 12.0);
+    }
+    label_y.sort_by_key(|&(i, _)| i);
+    for (l, &(_, ly)) in levels.iter().zip(&label_y) {
         ctx.set_stroke_style_str("#888");
         dash(&ctx, true);
         ctx.begin_path();
@@ -135,11 +145,7 @@ pub fn curves(
         ctx.line_to(w - right, y(l.value));
         ctx.stroke();
         ctx.set_fill_style_str("#666");
-        let _ = ctx.fill_text(
-            &format!("{} {:.3}", l.label, l.value),
-            w - right + 6.0,
-            y(l.value) + 4.0,
-        );
+        let _ = ctx.fill_text(&format!("{} {:.3}", l.label, l.value), w - right + 6.0, ly);
     }
 
     // Seed bands under the lines.

@@ -192,6 +192,18 @@ pub fn render_data(app: &App) {
                 f.manifest.source.package,
                 f.manifest.embedding.model
             );
+            let run = app.state.template(crate::run::ModelKind::Mlp);
+            let (all, within) = f.manifest.window_counts(run.context);
+            text.push_str(&format!(
+                " {within} of its {all} windows of {} sentences lie inside one document ({:.0}%){}.",
+                run.context,
+                100.0 * within as f64 / all.max(1) as f64,
+                if run.windows == crate::run::WindowsKind::Within {
+                    "; this page's runs keep only those"
+                } else {
+                    ""
+                }
+            ));
             if let Some(w) = crate::import::few_windows(f.manifest.count) {
                 text.push_str(&format!(" Note: {w}; the baselines still show."));
             }
@@ -387,9 +399,16 @@ fn card_numbers(i: usize, t: &Training) -> String {
         });
     }
     match (t.epochs.last(), &t.started) {
-        (Some(e), _) => format!(
-            "epoch {}: val cosine <b class=\"val\">{:.4}</b> · train {:.4} · prediction similarity {:.3}",
-            e.epoch, e.val.mean, e.train_cosine, e.prediction_similarity
+        (Some(e), started) => format!(
+            "epoch {}: val cosine <b class=\"val\">{:.4}</b> · train {:.4} · prediction similarity {:.3}{}",
+            e.epoch,
+            e.val.mean,
+            e.train_cosine,
+            e.prediction_similarity,
+            started.as_ref().map_or(String::new(), |s| format!(
+                " · {} training / {} validation windows",
+                s.train_windows, s.val_windows
+            ))
         ),
         (None, Some(s)) => format!(
             "{} training / {} validation windows, {} steps per epoch",
@@ -456,12 +475,14 @@ fn render_curves(app: &App, labels: &[String]) {
     }
     // Baselines of the first run with data (runs share their data; a run with another context
     // length has its own windows, and its margin in the table uses its own copy-last).
-    let baselines = app
+    let first = app
         .cards
         .iter()
         .flat_map(|c| &c.slots)
-        .find_map(|s| s.training.baselines());
-    let levels: Vec<Level> = baselines
+        .map(|s| &s.training)
+        .find(|t| t.baselines().is_some());
+    let mut levels: Vec<Level> = first
+        .and_then(|t| t.baselines())
         .map(|b| {
             vec![
                 Level {
@@ -479,6 +500,28 @@ fn render_curves(app: &App, labels: &[String]) {
             ]
         })
         .unwrap_or_default();
+    // Ridge only where the curves are a shipped dataset's full data: its solve is a native job.
+    if let Some(ridge) = first.and_then(|t| t.ridge()) {
+        levels.push(Level {
+            label: "ridge",
+            value: ridge as f64,
+        });
+    }
+    if !levels.is_empty() {
+        let named: Vec<String> = levels
+            .iter()
+            .map(|l| format!("{} {:.4}", l.label, l.value))
+            .collect();
+        legend.push_str(&format!(
+            "<span class=\"levels\">grey lines, what needs no training: {}{}</span>",
+            named.join(" · "),
+            if levels.iter().any(|l| l.label == "ridge") {
+                " (ridge: the full data's closed-form fit, `lvm dataset check`)"
+            } else {
+                ""
+            }
+        ));
+    }
     plot::curves(&canvas, plotted_epochs(app), &series, &bands, &levels);
     by_id("legend").set_inner_html(&legend);
 }

@@ -1,0 +1,72 @@
+// Issue 24 on the page: the linear model and windows=within train here, and the lessons on the
+// campaign's run logs open with their curves and the ridge line, without training.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch, open, waitForState, pixelsOf } from "./harness.mjs";
+
+let server, browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const BLUE = [0x1f, 0x77, 0xb4];
+
+test("windows=within picked on the page, a linear run trains on what remains", async () => {
+  const { page, context, errors } = await open(browser,
+    server.url + "?dataset=brown-29k&runs=linear&sample=400&epochs=1");
+  await page.waitForFunction(() => /Ready/.test(document.getElementById("data-status").textContent),
+    null, { timeout: 120_000 });
+  // brown-29k's manifest: 29,317 windows of 5, 27,987 inside one document (95%).
+  assert.match(await page.textContent("#data-status"), /27987 of its 29317 windows of 5 sentences lie inside one document \(95%\)\./);
+  await page.selectOption("#shared-windows", "within");
+  await page.waitForFunction(() => /windows=within/.test(location.search));
+  assert.match(await page.textContent("#data-status"), /this page's runs keep only those/);
+  assert.equal(await page.isVisible("#knob-1-hidden"), false, "a linear run has no hidden layer");
+  await page.click("#controls [data-action=train]");
+  await waitForState(page, "1", "finished");
+  // Context 5 · 768 inputs to 768 outputs, with biases.
+  assert.equal(await page.textContent("#params-1"), "2,949,888 params");
+  assert.match(await page.textContent("#card-1"), /360 training \/ 40 validation windows/);
+  assert.match(await page.textContent("#ranking-body tr[data-run='1'] .best"), /^0\.\d{4}$/);
+  // A sample is not the full data: no ridge line (its figure is the full data's).
+  assert.doesNotMatch(await page.textContent("#legend"), /ridge/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the ridge line", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?lesson=still-win");
+  assert.match(await page.textContent("#lesson"), /Does the MLP still win\?/);
+  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 3,
+    null, { timeout: 60_000 });
+  const logs = ["campaign-mlp-lr0.001-skip-last-seed42", "campaign-transformer-lr0.0001-skip-last-seed42",
+    "campaign-linear-lr0.001-skip-last-seed42"];
+  for (const [i, name] of logs.entries()) {
+    const log = JSON.parse(await (await fetch(server.url + `datasets/wiki-29k/runs/${name}.json`)).text());
+    const best = log.epochs[log.best_epoch - 1].val.mean.toFixed(4);
+    assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), best, name);
+    assert.match(await page.textContent(`#status-${i + 1}`), /^finished/);
+  }
+  // The full data's baselines, ridge among them (results/ridge/wiki-29k.txt).
+  assert.match(await page.textContent("#legend"), /copy-last 0\.4528 · .* · ridge 0\.4619 \(ridge: the full data's/);
+  assert.ok(await pixelsOf(page, "curves", BLUE) > 0, "the MLP's stored curve is drawn");
+  // Nothing trained: no dataset download was needed to show it.
+  assert.match(await page.textContent("#data-status"), /not downloaded yet/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the lesson on a straight line shows the linear runs against the MLP and ridge", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?lesson=linear");
+  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 4,
+    null, { timeout: 60_000 });
+  assert.match(await page.textContent("#legend"), /ridge 0\.4619/);
+  assert.match(await page.textContent("#label-1"), /^Linear/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
