@@ -24,7 +24,7 @@ fn the_parameter_count_equals_the_built_models() {
             );
         }
     }
-    // The study's four, as the README states them, and the linear map: 5·768·768 + 768.
+    // The study's four, as docs/study.md states them, and the linear map: 5·768·768 + 768.
     let study: Vec<u64> = ModelKind::ALL
         .iter()
         .map(|&m| param_count(&RunConfig::for_model(m), 768))

@@ -255,7 +255,7 @@ pub fn main() -> ExitCode {
         // its own, as large by default, whose workers spin for 25,000 iterations after every
         // map. The spinning worker takes a core from the matrix product that follows: on two
         // cores, maps on one thread made training steps 6-11 % and inference 18-22 % faster for
-        // every model (README, Speed). The maps write disjoint elements, so the numbers are the
+        // every model (docs/speed.md). The maps write disjoint elements, so the numbers are the
         // same bits either way (tests/cli.rs).
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
