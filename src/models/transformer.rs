@@ -173,6 +173,16 @@ impl Transformer {
         })
     }
 
+    /// The decoder's self-attention sees no later position (the encoder's sees all); its
+    /// cross-attention always sees the whole embedded context.
+    fn self_attention_mask(&self, t: usize, device: &Device) -> Result<Option<Tensor>> {
+        if self.decoder {
+            causal_mask(t, device).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// `x` `[batch, context, dim]` -> `[batch, dim]`, not normalised.
     pub fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let t = x.dim(1)?;
@@ -182,11 +192,7 @@ impl Transformer {
             h = (h * (self.d_model as f64).sqrt())?;
         }
         let h = h.broadcast_add(&sinusoidal_positions(t, self.d_model, device)?)?;
-        let mask = if self.decoder {
-            Some(causal_mask(t, device)?)
-        } else {
-            None
-        };
+        let mask = self.self_attention_mask(t, device)?;
         let mut y = h.clone();
         for layer in &self.layers {
             y = layer.forward(&y, &h, mask.as_ref(), mode)?;
@@ -196,5 +202,61 @@ impl Transformer {
         }
         let last = y.narrow(1, t - 1, 1)?.squeeze(1)?;
         self.head.forward(&last, mode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::ModelKind;
+
+    fn small(kind: ModelKind) -> Transformer {
+        let mut cfg = RunConfig::for_model(kind);
+        (cfg.hidden, cfg.heads, cfg.ff, cfg.layers) = (16, 2, 32, 1);
+        let mut params = Params::new(&Device::Cpu);
+        let decoder = kind == ModelKind::TransformerInfonce;
+        Transformer::new(&mut params, &cfg, 8, decoder, &mut Rng::new(7)).unwrap()
+    }
+
+    /// Largest |a - b| at each of the `t` positions of `[1, t, d]` tensors.
+    fn per_position(a: &Tensor, b: &Tensor) -> Vec<f32> {
+        let d = (a - b).unwrap().abs().unwrap().max(2).unwrap();
+        d.squeeze(0).unwrap().to_vec1().unwrap()
+    }
+
+    /// One layer with the model's own mask: a change to the last position's input leaves
+    /// the earlier positions' outputs as they were (causal self-attention), while a change to
+    /// the last position of the memory reaches position 0 (cross-attention sees it all). With
+    /// the mask removed (`self_attention_mask` returning `None`) the first check fails; with
+    /// a mask on the cross-attention too, the second.
+    #[test]
+    fn decoder_is_causal_in_self_attention_only() {
+        let m = small(ModelKind::TransformerInfonce);
+        let dev = Device::Cpu;
+        let mask = m.self_attention_mask(5, &dev).unwrap();
+        let layer = &m.layers[0];
+        let h = Tensor::randn(0f32, 1.0, (1, 5, 16), &dev).unwrap();
+        let last = Tensor::ones((1, 1, 16), candle_core::DType::F32, &dev).unwrap();
+        let h2 = h.slice_assign(&[0..1, 4..5, 0..16], &last).unwrap();
+        let run = |x: &Tensor, memory: &Tensor| {
+            layer
+                .forward(x, memory, mask.as_ref(), &mut Mode::Eval)
+                .unwrap()
+        };
+        let y = run(&h, &h);
+        let changed_input = per_position(&y, &run(&h2, &h));
+        assert!(
+            changed_input[..4].iter().all(|&d| d == 0.0),
+            "{changed_input:?}"
+        );
+        assert!(changed_input[4] > 1e-4, "{changed_input:?}");
+        let changed_memory = per_position(&y, &run(&h, &h2));
+        assert!(
+            changed_memory.iter().all(|&d| d > 1e-4),
+            "{changed_memory:?}"
+        );
+        // The encoder has no mask: the same change reaches every position.
+        let enc = small(ModelKind::Transformer);
+        assert!(enc.self_attention_mask(5, &dev).unwrap().is_none());
     }
 }
