@@ -23,7 +23,10 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qF "$wb_version"; then
   cargo install wasm-bindgen-cli --version "$wb_version"
 fi
 if ! trunk --version 2>/dev/null | grep -qF "0.21.14"; then
-  cargo install trunk --version 0.21.14 --locked
+  # Trunk's own release profile is fat LTO in one codegen unit, a long single-threaded link
+  # on a 2-core machine; a tool that mostly waits on cargo does not need it.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install trunk --version 0.21.14 --locked
 fi
 $serve_only && exit 0
 
