@@ -15,6 +15,18 @@ pub fn set(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
 
+/// Runs `f` with `n` threads for matrix products, then puts the count back. Callers take
+/// turns: tests that compare thread counts run in one process at once, and each must see its
+/// own count for the whole comparison, not another test's.
+pub fn with<T>(n: usize, f: impl FnOnce() -> T) -> T {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let before = THREADS.swap(n.max(1), Ordering::Relaxed);
+    let out = f();
+    THREADS.store(before, Ordering::Relaxed);
+    out
+}
+
 /// Threads matrix products use.
 pub fn get() -> usize {
     match THREADS.load(Ordering::Relaxed) {

@@ -172,16 +172,19 @@ mod tests {
             (a.narrow(0, 0, 40).unwrap(), b.narrow(1, 0, 100).unwrap()),
         ];
         for threads in [1, 2, 3, 8] {
-            crate::threads::set(threads);
-            for (x, y) in &cases {
-                let ours = matmul(x, y).unwrap().to_vec2::<f32>().unwrap();
-                let candle = x.matmul(y).unwrap().to_vec2::<f32>().unwrap();
-                assert!(
-                    ours == candle,
-                    "differs at {threads} threads: {:?}",
-                    x.dims()
-                );
-            }
+            // The first case really splits into blocks at 2 or more threads.
+            assert_eq!(block_width(130, 200, 300, threads) < 200, threads > 1);
+            crate::threads::with(threads, || {
+                for (x, y) in &cases {
+                    let ours = matmul(x, y).unwrap().to_vec2::<f32>().unwrap();
+                    let candle = x.matmul(y).unwrap().to_vec2::<f32>().unwrap();
+                    assert!(
+                        ours == candle,
+                        "differs at {threads} threads: {:?}",
+                        x.dims()
+                    );
+                }
+            });
         }
     }
 }

@@ -141,12 +141,7 @@ impl InplaceOp2 for Update<'_> {
         // Each element's update is its own, so the products' threads share the big parameters
         // in contiguous pieces with the same bits as one pass (the MLP's Adam was a sixth of
         // its step at two threads, all of it on one).
-        let piece = match crate::threads::get() {
-            threads if threads > 1 && theta.len() >= 2 * MIN_PIECE => {
-                theta.len().div_ceil(threads).max(MIN_PIECE)
-            }
-            _ => theta.len(),
-        };
+        let piece = piece_len(theta.len(), crate::threads::get());
         let k = self.k;
         if piece >= theta.len() {
             k.update(theta, grad, m, v);
@@ -168,6 +163,16 @@ impl InplaceOp2 for Update<'_> {
 
 /// Parameters below twice this many elements are updated in one pass: a task costs more.
 const MIN_PIECE: usize = 1 << 15;
+
+/// The length of the contiguous pieces a parameter of `len` elements is updated in, on
+/// `threads` threads (`len` itself: one pass).
+fn piece_len(len: usize, threads: usize) -> usize {
+    if threads > 1 && len >= 2 * MIN_PIECE {
+        len.div_ceil(threads).max(MIN_PIECE)
+    } else {
+        len
+    }
+}
 
 /// One step's Adam coefficients.
 #[derive(Clone, Copy)]
@@ -293,27 +298,30 @@ mod tests {
     #[test]
     fn threads_split_a_parameter_with_the_same_bits() {
         let n = 5 * MIN_PIECE + 123;
+        // The parameter really is split at 2 and 3 threads (else the test compares one pass).
+        assert!(piece_len(n, 2) < n && piece_len(n, 3) < piece_len(n, 2));
         let run = |threads: usize| {
-            crate::threads::set(threads);
-            let mut params = Params::new(&Device::Cpu);
-            let w = params
-                .add(
-                    "w",
-                    &[n],
-                    crate::models::params::Init::Ones,
-                    &mut Rng::new(0),
-                )
-                .unwrap();
-            let c: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
-            let c = Tensor::from_vec(c, n, &Device::Cpu).unwrap();
-            let mut adam = Adam::new(1e-3, 0.9, 0.999, 1e-8);
-            for _ in 0..3 {
-                let loss = (&w * &w).unwrap().mul(&c).unwrap().sum_all().unwrap();
-                adam.step(&params, &loss.backward().unwrap())
-                    .unwrap()
+            crate::threads::with(threads, || {
+                let mut params = Params::new(&Device::Cpu);
+                let w = params
+                    .add(
+                        "w",
+                        &[n],
+                        crate::models::params::Init::Ones,
+                        &mut Rng::new(0),
+                    )
                     .unwrap();
-            }
-            (w.to_vec1::<f32>().unwrap(), adam.moments().to_vec())
+                let c: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+                let c = Tensor::from_vec(c, n, &Device::Cpu).unwrap();
+                let mut adam = Adam::new(1e-3, 0.9, 0.999, 1e-8);
+                for _ in 0..3 {
+                    let loss = (&w * &w).unwrap().mul(&c).unwrap().sum_all().unwrap();
+                    adam.step(&params, &loss.backward().unwrap())
+                        .unwrap()
+                        .unwrap();
+                }
+                (w.to_vec1::<f32>().unwrap(), adam.moments().to_vec())
+            })
         };
         let one = run(1);
         assert!(one == run(3), "3 threads differ from 1");

@@ -102,10 +102,15 @@ pub(super) fn listen(worker: &'static str, on_message: fn(JsValue), threads: usi
 #[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = startThreadedWorker)]
 pub async fn start_threaded(threads: usize) -> Result<(), JsValue> {
-    if threads > 1 {
+    let running = if threads > 1 {
         wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await?;
-    }
-    crate::threads::set(threads);
+        // What the pool really runs on: one task on each of its threads, each answering with
+        // its index. `Ready` reports this count, not the one asked for.
+        rayon::broadcast(|thread| thread.index()).len()
+    } else {
+        1
+    };
+    crate::threads::set(running);
     start();
     Ok(())
 }

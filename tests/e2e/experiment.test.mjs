@@ -87,7 +87,9 @@ test("eight runs queue for the pool's workers and all finish", async () => {
   await page.click("#controls [data-action=train]");
   // At no time do more trainings hold a worker, or threads, than the cores allow.
   let most = 0, mostThreads = 0, queuedSeen = false;
-  for (;;) {
+  // Polled every 50 ms; a hang fails after 12,000 polls (10 minutes) instead of never ending.
+  for (let polls = 0; ; polls++) {
+    assert.ok(polls < 12_000, "the eight runs did not all finish");
     const states = await page.evaluate(() =>
       Array.from({ length: 8 }, (_, i) => document.getElementById(`status-${i + 1}`).textContent));
     const busy = states.filter((s) => !/^(queued|finished|not started)/.test(s));

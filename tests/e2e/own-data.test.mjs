@@ -75,7 +75,11 @@ test("pick a .npy and its texts, train an MLP epoch on them, and a reload keeps 
   // The MLP reads 5 × 64 inputs and predicts 64: 320·1024 + 1024 + 1024·64 + 64 parameters.
   assert.match(await row.textContent(), /394,304/);
   const best = Number(await row.locator(".best").textContent());
-  assert.ok(best > -1 && best < 1, `best val cosine ${best}`);
+  // The CLI's figure on the same files, to the digit (write VECTORS and TEXTS to mine.npy and
+  // mine.txt; lvm dataset import --vectors mine.npy --texts mine.txt --name mine --out ds, then
+  // lvm train --dataset ds --url "model=mlp&sample=0&epochs=1" prints val cos -0.0195: one
+  // epoch of 3 steps learns nothing yet, and an exact figure says the page did the same).
+  assert.equal(best, -0.0195);
   assert.match(await page.textContent("#examples-list"), /Sentence number \d+\./);
 
   // A reload reads it back from the browser's storage; nothing was served for it.

@@ -25,7 +25,9 @@ test("train the MLP one epoch: plot, table, histogram and examples fill", async 
   const row = page.locator("#ranking-body tr[data-run='1']");
   await row.waitFor();
   const best = Number(await row.locator(".best").textContent());
-  assert.ok(best > -1 && best < 1, `best val cosine ${best}`);
+  // The CLI's figure for this config, to the digit (the page trains the same bits):
+  // lvm train --url "dataset=wiki-29k&sample=600&epochs=1&model=mlp" prints val cos 0.2162.
+  assert.equal(best, 0.2162);
   assert.match(await row.textContent(), /4,720,384/);
   assert.ok(await pixelsOf(page, "curves", MLP_BLUE) > 0, "the MLP's curve is drawn");
   assert.ok(await pixelsOf(page, "hist-1", MLP_BLUE) > 0, "the MLP's histogram is drawn");

@@ -185,7 +185,7 @@ pub fn render_data(app: &App) {
         ),
         Data::Ready(f) => {
             let mut text = format!(
-                "{}: {} sentences from {} documents ({}), embedded with {}. Ready.",
+                "{}: {} sentences from {} documents ({}), embedded with {}.",
                 shown_name(&f.name, Some(&f.manifest)),
                 f.manifest.count,
                 f.manifest.documents.len(),
@@ -204,6 +204,7 @@ pub fn render_data(app: &App) {
                     ""
                 }
             ));
+            text.push_str(" Ready.");
             if let Some(w) = crate::import::few_windows(f.manifest.count) {
                 text.push_str(&format!(" Note: {w}; the baselines still show."));
             }
