@@ -364,7 +364,7 @@ impl PageState {
 
     /// Lenient decoding: every key that cannot be used keeps its default and is reported.
     pub fn from_query(query: &str) -> (Self, Vec<ConfigError>) {
-        let (pairs, _) = split_query(query, MAX_PAGE_PAIRS);
+        let (pairs, mut errors) = split_query(query, MAX_PAGE_PAIRS);
         let has = |k: &str| pairs.iter().any(|(key, _)| key == k);
         if !has("runs") && !has("models") {
             // A bare lesson link (`?lesson=linear`) opens the lesson's runs: its query first,
@@ -379,7 +379,6 @@ impl PageState {
             }
         }
         let mut state = Self::default();
-        let (pairs, mut errors) = split_query(query, MAX_PAGE_PAIRS);
         // The page's keys first, then per-model keys, then the list of runs, then each run's
         // own keys: the order of the pairs in the link does not matter.
         let mut models: Vec<(ModelKind, &str, &str)> = Vec::new();

@@ -402,6 +402,8 @@ pub fn shipped(config: &RunConfig, train_windows: usize, val_windows: usize) -> 
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::rng::Rng;
 
     /// The figures the page draws are the ones `lvm dataset check` printed, to its 4 digits.
     #[test]
@@ -413,13 +415,9 @@ mod tests {
                 s.dataset
             );
             let text = std::fs::read_to_string(&path).unwrap();
-            let kind = match s.windows {
-                WindowsKind::All => "all",
-                WindowsKind::Within => "within",
-            };
             let line = format!(
-                "windows={kind}: {} train / {} validation windows: ridge {:.4} ",
-                s.train_windows, s.val_windows, s.cosine
+                "windows={}: {} train / {} validation windows: ridge {:.4} ",
+                s.windows, s.train_windows, s.val_windows, s.cosine
             );
             assert!(text.contains(&line), "{path} lacks {line:?}");
         }
@@ -445,8 +443,6 @@ mod tests {
         c.dataset = "mine".into();
         assert_eq!(shipped(&c, 1618, 180), None);
     }
-    use super::*;
-    use crate::rng::Rng;
 
     fn random_windows(rows: usize, dim: usize, context: usize, seed: u64) -> Windows {
         let mut rng = Rng::new(seed);

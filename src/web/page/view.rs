@@ -502,7 +502,8 @@ fn render_curves(app: &App, labels: &[String]) {
         })
         .unwrap_or_default();
     // Ridge only where the curves are a shipped dataset's full data: its solve is a native job.
-    if let Some(ridge) = first.and_then(|t| t.ridge()) {
+    let ridge = first.and_then(|t| t.ridge());
+    if let Some(ridge) = ridge {
         levels.push(Level {
             label: "ridge",
             value: ridge as f64,
@@ -516,7 +517,7 @@ fn render_curves(app: &App, labels: &[String]) {
         legend.push_str(&format!(
             "<span class=\"levels\">grey lines, what needs no training: {}{}</span>",
             named.join(" · "),
-            if levels.iter().any(|l| l.label == "ridge") {
+            if ridge.is_some() {
                 " (ridge: the full data's closed-form fit, `lvm dataset check`)"
             } else {
                 ""
