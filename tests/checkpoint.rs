@@ -4,9 +4,9 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use common::{cyclic_windows, small_config, zero_clock};
-use lvm_playground::checkpoint::{self, CheckpointError, Precision};
+use lvm_playground::config::ModelKind;
 use lvm_playground::models::{Mode, Model};
-use lvm_playground::run::ModelKind;
+use lvm_playground::train::checkpoint::{self, CheckpointError, Precision};
 use lvm_playground::train::Trainer;
 
 fn trained(model: ModelKind) -> Trainer {
@@ -156,7 +156,7 @@ fn bad_files_are_clear_errors() {
     );
 
     // Fuzz: flipped bytes anywhere never panic.
-    let mut rng = lvm_playground::rng::Rng::new(2);
+    let mut rng = lvm_playground::base::rng::Rng::new(2);
     for _ in 0..300 {
         let mut b = bytes.clone();
         let i = rng.below(b.len().min(4096));

@@ -2,8 +2,8 @@
 
 mod common;
 
-use lvm_playground::checkpoint::{self, Precision};
-use lvm_playground::npy::{self, DType};
+use lvm_playground::data::npy::{self, DType};
+use lvm_playground::train::checkpoint::{self, Precision};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -439,9 +439,9 @@ fn an_experiment_link_lists_trains_and_gathers() {
     assert!(ok, "{list}");
     let lines: Vec<&str> = list.lines().collect();
     assert_eq!(lines.len(), 3, "{list}");
-    let configs: Vec<lvm_playground::run::RunConfig> = lines
+    let configs: Vec<lvm_playground::config::RunConfig> = lines
         .iter()
-        .map(|l| lvm_playground::run::RunConfig::from_query(l).unwrap())
+        .map(|l| lvm_playground::config::RunConfig::from_query(l).unwrap())
         .collect();
     assert_eq!(
         configs.iter().map(|c| (c.seed, c.lr)).collect::<Vec<_>>(),

@@ -5,8 +5,8 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use lvm_playground::embed::{model_dir, Embedder, EncoderInfo, MINILM, MPNET};
-use lvm_playground::metrics::cosine;
+use lvm_playground::data::cosine::cosine;
+use lvm_playground::data::embed::{model_dir, Embedder, EncoderInfo, MINILM, MPNET};
 use std::path::PathBuf;
 
 fn matches_sentence_transformers(info: &'static EncoderInfo) {
@@ -21,7 +21,7 @@ fn matches_sentence_transformers(info: &'static EncoderInfo) {
     let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/encoders");
     let sentences: Vec<String> =
         serde_json::from_slice(&std::fs::read(fixture.join("sentences.json")).unwrap()).unwrap();
-    let expected = lvm_playground::npy::read(
+    let expected = lvm_playground::data::npy::read(
         &std::fs::read(fixture.join(format!("{}.npy", info.name))).unwrap(),
     )
     .unwrap();

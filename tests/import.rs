@@ -1,10 +1,11 @@
-//! The user's own files (`lvm_playground::import`, shared by the page's drop zone and `lvm
+//! The user's own files (`lvm_playground::data::import`, shared by the page's drop zone and `lvm
 //! dataset import`): good ones become a dataset the shipped loader accepts, and every bad case
 //! is refused with a message that names the file and the problem.
 
-use lvm_playground::dataset::Dataset;
-use lvm_playground::import::{import_files, is_own, own_name, Given, Imported};
-use lvm_playground::npy::{self, DType};
+use lvm_playground::config::is_own;
+use lvm_playground::data::dataset::Dataset;
+use lvm_playground::data::import::{import_files, own_name, Given, Imported};
+use lvm_playground::data::npy::{self, DType};
 
 fn vectors(rows: &[Vec<f32>], dtype: DType) -> Vec<u8> {
     let dim = rows[0].len();
@@ -275,8 +276,8 @@ fn only_sha256_names_are_own_datasets() {
 
 #[test]
 fn an_embedded_text_becomes_a_dataset_in_its_encoders_space() {
-    use lvm_playground::embed::MINILM;
-    let docs = lvm_playground::sentences::paragraphs(
+    use lvm_playground::data::embed::MINILM;
+    let docs = lvm_playground::data::sentences::paragraphs(
         "The first sentence. The second one!\n\nA new paragraph starts here.\n",
     );
     assert_eq!(
@@ -287,7 +288,8 @@ fn an_embedded_text_becomes_a_dataset_in_its_encoders_space() {
         ]
     );
     let vectors: Vec<f32> = (0..3 * 384).map(|i| ((i % 7) as f32) - 2.5).collect();
-    let d = lvm_playground::import::from_embedded("pasted text", &docs, &vectors, &MINILM).unwrap();
+    let d = lvm_playground::data::import::from_embedded("pasted text", &docs, &vectors, &MINILM)
+        .unwrap();
     assert_eq!((d.manifest.count, d.manifest.dim), (3, 384));
     assert_eq!(
         d.manifest.embedding.model,

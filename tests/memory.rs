@@ -2,9 +2,9 @@
 //! that cannot fit a worker's 4 GiB is refused with its figures.
 
 use candle_core::Device;
-use lvm_playground::memory::{check, estimate, param_count, save_fits, WASM32_BYTES};
+use lvm_playground::config::{ModelKind, RunConfig};
 use lvm_playground::models::Model;
-use lvm_playground::run::{ModelKind, RunConfig};
+use lvm_playground::train::memory::{check, estimate, param_count, save_fits, WASM32_BYTES};
 
 #[test]
 fn the_parameter_count_equals_the_built_models() {

@@ -5,11 +5,11 @@ mod common;
 
 use candle_core::Device;
 use common::{cyclic_windows, small_config, zero_clock};
-use lvm_playground::checkpoint::{self, Precision};
-use lvm_playground::data::Windows;
-use lvm_playground::metrics::RunLog;
+use lvm_playground::config::{ModelKind, RunConfig};
+use lvm_playground::data::windows::Windows;
 use lvm_playground::models::Snapshot;
-use lvm_playground::run::{ModelKind, RunConfig};
+use lvm_playground::train::checkpoint::{self, Precision};
+use lvm_playground::train::log::RunLog;
 use lvm_playground::train::{header_len, saved_log, StateError, Trainer, MAX_STATE_HEADER};
 
 fn finish(t: &mut Trainer) -> (RunLog, Snapshot, Snapshot) {

@@ -5,7 +5,7 @@
 //! English Wikipedia's, under CC BY-SA 4.0, as in `datasets/wiki-29k/LICENSE.md`. Run on all
 //! 10,033 documents of the package once (2026-12-02), the two agreed on every one.
 
-use lvm_playground::sentences::split;
+use lvm_playground::data::sentences::split;
 
 #[test]
 fn splits_the_corpus_as_the_python_script_did() {

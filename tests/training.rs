@@ -4,8 +4,8 @@ mod common;
 
 use candle_core::Device;
 use common::{cyclic_windows, small_config, zero_clock};
-use lvm_playground::data::Windows;
-use lvm_playground::run::{LossKind, ModelKind};
+use lvm_playground::config::{LossKind, ModelKind};
+use lvm_playground::data::windows::Windows;
 use lvm_playground::train::{TrainError, Trainer};
 
 #[test]
@@ -176,7 +176,7 @@ fn best_epoch_is_kept_and_restored() {
 /// for any output.
 fn oldest_decides(rows: usize, dim: usize, context: usize) -> Windows {
     let basis = common::cyclic_stream(2, dim, 2, 3);
-    let mut rng = lvm_playground::rng::Rng::new(11);
+    let mut rng = lvm_playground::base::rng::Rng::new(11);
     let mut pattern: Vec<usize> = (0..context)
         .map(|_| (rng.uniform(0.0, 1.0) < 0.5) as usize)
         .collect();
@@ -223,7 +223,7 @@ fn context_of_ten_and_twenty_train() {
 /// Random unit vectors: nothing to learn, so the validation cosine wanders and a best epoch
 /// is soon followed by worse ones.
 fn noise_windows() -> Windows {
-    let mut rng = lvm_playground::rng::Rng::new(5);
+    let mut rng = lvm_playground::base::rng::Rng::new(5);
     let rows: Vec<f32> = (0..300 * 16).map(|_| rng.uniform(-1.0, 1.0)).collect();
     Windows::from_stream(rows, 16, 5).unwrap()
 }
@@ -265,7 +265,7 @@ fn patience_stops_k_epochs_after_the_best() {
         assert!(t.stopped_early());
         let log = t.log();
         assert!(log.stopped_early() && !full.stopped_early());
-        assert!(lvm_playground::saved::Saved::from_log(&log, 0).is_finished());
+        assert!(lvm_playground::experiment::saved_runs::Saved::from_log(&log, 0).is_finished());
         assert_eq!(log.epochs.len(), stop, "patience {patience}");
         assert_eq!(log.best_epoch, Some(best.0));
         // The same epochs as the run without patience, to the bit.

@@ -10,9 +10,9 @@ mod common;
 
 use candle_core::Device;
 use common::{cyclic_windows, small_config, zero_clock};
-use lvm_playground::checkpoint::{self, Precision};
+use lvm_playground::config::{ModelKind, RunConfig};
 use lvm_playground::models::Model;
-use lvm_playground::run::{ModelKind, RunConfig};
+use lvm_playground::train::checkpoint::{self, Precision};
 use lvm_playground::train::Trainer;
 use wasm_bindgen_test::*;
 
@@ -96,8 +96,8 @@ fn checkpoint_round_trip() {
 
 #[wasm_bindgen_test]
 fn dataset_loader_validates_in_the_browser() {
-    use lvm_playground::dataset::Dataset;
-    use lvm_playground::npy::{write, DType};
+    use lvm_playground::data::dataset::Dataset;
+    use lvm_playground::data::npy::{write, DType};
     let rows = common::cyclic_stream(12, 8, 7, 2);
     let manifest = serde_json::json!({
         "name": "t", "description": "d",
@@ -122,7 +122,8 @@ fn dataset_loader_validates_in_the_browser() {
 
 #[wasm_bindgen_test]
 fn worker_protocol_in_the_browser() {
-    use lvm_playground::session::{Command, Event, RunState, Session};
+    use lvm_playground::session::messages::{Command, Event, RunState};
+    use lvm_playground::session::Session;
     let windows = cyclic_windows(105, 8, 5);
     let mut cfg = small_config(ModelKind::Lstm);
     cfg.epochs = 2;
@@ -135,9 +136,9 @@ fn worker_protocol_in_the_browser() {
             ..
         }
     ));
-    s.command(Command::from_json(r#"{"type":"step"}"#).unwrap());
+    s.command(Command::Step);
     assert_eq!(s.trainer().steps_done(), 1);
-    s.command(Command::from_json(r#"{"type":"run"}"#).unwrap());
+    s.command(Command::Run);
     let mut epochs = 0;
     while s.state() == RunState::Running {
         for e in s.work(4) {

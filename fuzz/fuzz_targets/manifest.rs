@@ -1,5 +1,5 @@
 //! A dataset's `manifest.json`.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = lvm_playground::dataset::Manifest::parse(data);
+    let _ = lvm_playground::data::dataset::Manifest::parse(data);
 });

@@ -1,7 +1,7 @@
 //! The user's own files ("Use your own data", `lvm dataset import`): the input's first two
 //! bytes (little-endian) say where its vectors file ends and its texts file begins.
 #![no_main]
-use lvm_playground::import::{import_files, Given};
+use lvm_playground::data::import::{import_files, Given};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let [a, b, rest @ ..] = data else { return };

@@ -2,6 +2,6 @@
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Some((&count, rest)) = data.split_first() {
-        let _ = lvm_playground::dataset::parse_texts(rest, count as usize);
+        let _ = lvm_playground::data::dataset::parse_texts(rest, count as usize);
     }
 });

@@ -2,7 +2,7 @@
 //! browser): resumed on a small stream of windows, and summarised from its header alone as the
 //! page lists saved runs (at the file's own length and at one byte more).
 #![no_main]
-use lvm_playground::data::Windows;
+use lvm_playground::data::windows::Windows;
 use lvm_playground::train::{header_len, saved_log};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! `lvm bench`: training and inference speed of each model on real windows.
 
 use super::{threads, ConfigArgs, DataArgs, ModelList};
-use crate::bench::{matmul_rate, measure, Speed, STUDY_PRODUCTS};
+use crate::train::bench::{matmul_rate, measure, Speed, STUDY_PRODUCTS};
 use crate::train::native_clock;
 use anyhow::Result;
 use clap::Args;

@@ -1,10 +1,10 @@
 //! `lvm embed`, `lvm dataset build` and `lvm dataset import`: bring your own text or vectors.
 
-use crate::dataset::{
+use crate::data::dataset::{
     Dataset, Document, EmbeddingInfo, Manifest, Source, MANIFEST, TEXTS, VECTORS,
 };
-use crate::embed::{model_dir, Embedder, EncoderInfo};
-use crate::npy::{self, DType};
+use crate::data::embed::{model_dir, Embedder, EncoderInfo};
+use crate::data::npy::{self, DType};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,7 +29,7 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     fn info(&self) -> Result<&'static EncoderInfo> {
-        crate::embed::find(&self.encoder).with_context(|| {
+        crate::data::embed::find(&self.encoder).with_context(|| {
             format!(
                 "no encoder '{}' (all-mpnet-base-v2 or all-MiniLM-L6-v2)",
                 self.encoder
@@ -294,7 +294,7 @@ fn build(args: &BuildArgs) -> Result<()> {
     write_dataset(&args.out, &manifest, &vectors, Some(&texts))
 }
 
-/// The page's drop zone and this command share `crate::import`: the same checks, the same
+/// The page's drop zone and this command share `crate::data::import`: the same checks, the same
 /// messages.
 fn import(args: &ImportArgs) -> Result<()> {
     let read =
@@ -305,15 +305,15 @@ fn import(args: &ImportArgs) -> Result<()> {
         args.vectors.display().to_string(),
         args.texts.as_ref().map(|p| p.display().to_string()),
     );
-    let imported = crate::import::import_vectors(
-        crate::import::Given {
+    let imported = crate::data::import::import_vectors(
+        crate::data::import::Given {
             file: &vectors_name,
             bytes: &vectors,
         },
         texts_name
             .as_deref()
             .zip(texts.as_deref())
-            .map(|(file, bytes)| crate::import::Given { file, bytes }),
+            .map(|(file, bytes)| crate::data::import::Given { file, bytes }),
     )
     .map_err(|p| anyhow::anyhow!("{}", p.0.join("\n")))?;
     for w in &imported.warnings {
@@ -344,7 +344,7 @@ fn write_dataset(
     texts: Option<&[&str]>,
 ) -> Result<()> {
     let npy = npy::write(&[manifest.count, manifest.dim], vectors, DType::F16);
-    let jsonl = texts.map(|t| crate::dataset::texts_jsonl(t.iter().copied()));
+    let jsonl = texts.map(|t| crate::data::dataset::texts_jsonl(t.iter().copied()));
     write_files(out, manifest, &npy, jsonl.as_deref())
 }
 
@@ -396,7 +396,7 @@ fn check(dir: &Path) -> Result<()> {
         m.dim,
         m.dtype
     );
-    let st = crate::dataset::Statistics::of(&d);
+    let st = crate::data::dataset::Statistics::of(&d);
     println!("mean cosine:");
     println!(
         "  consecutive sentences, same document  {:.4}",
@@ -410,7 +410,7 @@ fn check(dir: &Path) -> Result<()> {
         "  random pairs, different documents     {:.4}",
         st.random_pairs_different_documents
     );
-    let line = |b: &crate::metrics::Baselines| {
+    let line = |b: &crate::data::cosine::Baselines| {
         format!(
             "copy-last {:.4}  mean-of-context {:.4}  train-mean {:.4}",
             b.copy_last.mean, b.mean_context.mean, b.train_mean.mean
@@ -432,16 +432,17 @@ fn check(dir: &Path) -> Result<()> {
          10% of the training windows, never on validation):"
     );
     for windows in [
-        crate::run::WindowsKind::All,
-        crate::run::WindowsKind::Within,
+        crate::config::WindowsKind::All,
+        crate::config::WindowsKind::Within,
     ] {
-        let config = crate::run::RunConfig {
+        let config = crate::config::RunConfig {
             windows,
-            ..crate::run::RunConfig::default()
+            ..crate::config::RunConfig::default()
         };
-        let split = crate::data::Split::new(&d.windows(config.context)?, &config)?;
+        let split = crate::data::windows::Split::new(&d.windows(config.context)?, &config)?;
         let started = std::time::Instant::now();
-        let r = crate::ridge::baseline(&split.train, &split.val).map_err(anyhow::Error::msg)?;
+        let r =
+            crate::data::ridge::baseline(&split.train, &split.val).map_err(anyhow::Error::msg)?;
         println!(
             "  windows={windows}: {} train / {} validation windows: ridge {:.4} (α {}, λ {:.3}; \
              tail cosine by α: {}) in {:.0} s; copy-last {:.4}, mean-of-context {:.4}",
@@ -456,10 +457,10 @@ fn check(dir: &Path) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", "),
             started.elapsed().as_secs_f64(),
-            crate::metrics::Baselines::compute(&split.train, &split.val)
+            crate::data::cosine::Baselines::compute(&split.train, &split.val)
                 .copy_last
                 .mean,
-            crate::metrics::Baselines::compute(&split.train, &split.val)
+            crate::data::cosine::Baselines::compute(&split.train, &split.val)
                 .mean_context
                 .mean,
         );

@@ -3,12 +3,12 @@
 
 use super::train::{ranking_table, run, RunFiles};
 use super::DataArgs;
-use crate::checkpoint::Precision;
-use crate::data::Windows;
-use crate::labels::labels;
-use crate::metrics::RunLog;
-use crate::playground::PageState;
-use crate::run::RunConfig;
+use crate::config::RunConfig;
+use crate::data::windows::Windows;
+use crate::experiment::labels::labels;
+use crate::experiment::page_state::PageState;
+use crate::train::checkpoint::Precision;
+use crate::train::log::RunLog;
 use crate::train::{native_clock, Trainer};
 use anyhow::{bail, Context, Result};
 use candle_core::Device;

@@ -5,9 +5,9 @@ mod dataset;
 mod experiment;
 mod train;
 
-use crate::data::Windows;
-pub use crate::metrics::group_digits;
-use crate::run::{ModelKind, RunConfig};
+pub use crate::base::format::group_digits;
+use crate::config::{ModelKind, RunConfig};
+use crate::data::windows::Windows;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};

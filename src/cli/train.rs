@@ -1,13 +1,13 @@
 //! `lvm train`, `lvm eval` and `lvm compare`.
 
 use super::{group_digits, threads, ConfigArgs, DataArgs, ModelList};
-use crate::checkpoint::{self, Precision};
-use crate::data::{Split, Windows};
-use crate::labels::labels;
-use crate::metrics::{EpochMetrics, RunLog};
-use crate::playground::{RunSpec, DATA_KEYS};
-use crate::ranking::{rank, text_table, Entry, Outcome};
-use crate::run::RunConfig;
+use crate::config::RunConfig;
+use crate::data::windows::{Split, Windows};
+use crate::experiment::labels::labels;
+use crate::experiment::page_state::{RunSpec, DATA_KEYS};
+use crate::experiment::ranking::{rank, text_table, Entry, Outcome};
+use crate::train::checkpoint::{self, Precision};
+use crate::train::log::{EpochMetrics, RunLog};
 use crate::train::{evaluate, native_clock, retrieval, saved_config, TrainError, Trainer};
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::Device;
@@ -434,11 +434,11 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// The ridge-regression baseline on the logs' split (`crate::ridge`: λ chosen on the training
+/// The ridge-regression baseline on the logs' split (`crate::data::ridge`: λ chosen on the training
 /// windows), and each run's best margin over it.
 fn ridge_row(config: &RunConfig, windows: &Windows, logs: &[RunLog]) -> Result<()> {
     let split = Split::new(windows, config)?;
-    let r = match crate::ridge::baseline(&split.train, &split.val) {
+    let r = match crate::data::ridge::baseline(&split.train, &split.val) {
         Ok(r) => r,
         Err(e) => {
             println!("     baseline: ridge     (not computed: {e})");
@@ -542,7 +542,7 @@ pub(super) fn ranking_table(logs: &[RunLog]) -> String {
     text_table(&rank(&entries), logs.first().map(|l| &l.baselines))
 }
 
-/// Refuses a run whose memory floor (`crate::memory`) exceeds what this machine has available
+/// Refuses a run whose memory floor (`crate::train::memory`) exceeds what this machine has available
 /// (Linux's MemAvailable; elsewhere nothing is checked), before anything is allocated.
 fn fits_in_memory(config: &RunConfig, windows: &Windows) -> Result<()> {
     let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
@@ -552,7 +552,7 @@ fn fits_in_memory(config: &RunConfig, windows: &Windows) -> Result<()> {
     });
     if let Some(kib) = available {
         // The data is loaded already: MemAvailable no longer counts it.
-        crate::memory::check(
+        crate::train::memory::check(
             config,
             windows.dim(),
             0,

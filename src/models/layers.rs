@@ -5,8 +5,8 @@
 //! differentiable compositions are used here.
 
 use super::params::{Init, Params};
-use crate::rng::Rng;
-use crate::run::Activation;
+use crate::base::rng::Rng;
+use crate::config::Activation;
 use candle_core::{Result, Tensor, D};
 
 /// Training (dropout on, masks drawn from the run's dropout stream) or evaluation.

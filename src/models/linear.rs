@@ -10,8 +10,8 @@
 
 use super::layers::Linear;
 use super::params::Params;
-use crate::rng::Rng;
-use crate::run::RunConfig;
+use crate::base::rng::Rng;
+use crate::config::RunConfig;
 use candle_core::{Result, Tensor};
 
 /// The parameter-name prefix of the one Linear.

@@ -14,8 +14,8 @@
 
 use super::layers::{Head, Linear, Mode};
 use super::params::{Init, Params};
-use crate::rng::Rng;
-use crate::run::RunConfig;
+use crate::base::rng::Rng;
+use crate::config::RunConfig;
 use candle_core::{Result, Tensor};
 
 struct LstmLayer {
@@ -117,7 +117,7 @@ impl Lstm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::ModelKind;
+    use crate::config::ModelKind;
     use candle_core::Device;
 
     fn sigmoid(x: f32) -> f32 {

@@ -11,8 +11,8 @@
 
 use super::layers::{activate, Linear, Mode};
 use super::params::Params;
-use crate::rng::Rng;
-use crate::run::{Activation, RunConfig};
+use crate::base::rng::Rng;
+use crate::config::{Activation, RunConfig};
 use candle_core::{Result, Tensor};
 
 pub struct Mlp {

@@ -13,8 +13,8 @@ mod transformer;
 pub use layers::Mode;
 pub use params::{NamedTensor, Params, Snapshot};
 
-use crate::rng::{Rng, Stream};
-use crate::run::{ModelKind, RunConfig, Skip};
+use crate::base::rng::{Rng, Stream};
+use crate::config::{ModelKind, RunConfig, Skip};
 use candle_core::{Device, Result, Tensor};
 use layers::l2_normalize;
 

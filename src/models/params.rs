@@ -3,7 +3,7 @@
 //! Names and shapes are those of PyTorch's `state_dict` for the equivalent `nn.Module` (each
 //! model's module documents its names), so a checkpoint loads into PyTorch unchanged.
 
-use crate::rng::Rng;
+use crate::base::rng::Rng;
 use candle_core::{Device, Result, Tensor, Var};
 
 /// How a parameter starts, following PyTorch's defaults.

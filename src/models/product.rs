@@ -1,4 +1,4 @@
-//! Float32 matrix products on the thread count `crate::threads` gives.
+//! Float32 matrix products on the thread count `crate::base::threads` gives.
 //!
 //! The same gemm call as candle 0.11's CPU matmul (`cpu_backend::MatMul`, one batch), with two
 //! differences. The thread count is ours: candle reads it from the environment, which a
@@ -59,7 +59,7 @@ pub fn product(
     if m * n == 0 {
         return Ok(CpuStorage::F32(dst));
     }
-    let width = block_width(m, n, k, crate::threads::get());
+    let width = block_width(m, n, k, crate::base::threads::get());
     let (a, b, c) = (
         a.as_ptr() as usize,
         b.as_ptr() as usize,
@@ -174,7 +174,7 @@ mod tests {
         for threads in [1, 2, 3, 8] {
             // The first case really splits into blocks at 2 or more threads.
             assert_eq!(block_width(130, 200, 300, threads) < 200, threads > 1);
-            crate::threads::with(threads, || {
+            crate::base::threads::with(threads, || {
                 for (x, y) in &cases {
                     let ours = matmul(x, y).unwrap().to_vec2::<f32>().unwrap();
                     let candle = x.matmul(y).unwrap().to_vec2::<f32>().unwrap();

@@ -23,8 +23,8 @@ use super::layers::{
     activate, causal_mask, sinusoidal_positions, Head, LayerNorm, Linear, Mode, MultiheadAttention,
 };
 use super::params::Params;
-use crate::rng::Rng;
-use crate::run::{Activation, RunConfig};
+use crate::base::rng::Rng;
+use crate::config::{Activation, RunConfig};
 use candle_core::{Device, Result, Tensor};
 
 /// The feed-forward block shared by encoder and decoder layers.
@@ -208,7 +208,7 @@ impl Transformer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::ModelKind;
+    use crate::config::ModelKind;
 
     fn small(kind: ModelKind) -> Transformer {
         let mut cfg = RunConfig::for_model(kind);

@@ -141,7 +141,7 @@ impl InplaceOp2 for Update<'_> {
         // Each element's update is its own, so the products' threads share the big parameters
         // in contiguous pieces with the same bits as one pass (the MLP's Adam was a sixth of
         // its step at two threads, all of it on one).
-        let piece = piece_len(theta.len(), crate::threads::get());
+        let piece = piece_len(theta.len(), crate::base::threads::get());
         let k = self.k;
         if piece >= theta.len() {
             k.update(theta, grad, m, v);
@@ -221,7 +221,7 @@ pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::base::rng::Rng;
     use candle_core::Device;
 
     #[test]
@@ -301,7 +301,7 @@ mod tests {
         // The parameter really is split at 2 and 3 threads (else the test compares one pass).
         assert!(piece_len(n, 2) < n && piece_len(n, 3) < piece_len(n, 2));
         let run = |threads: usize| {
-            crate::threads::with(threads, || {
+            crate::base::threads::with(threads, || {
                 let mut params = Params::new(&Device::Cpu);
                 let w = params
                     .add(

@@ -1,7 +1,13 @@
-//! Training: losses, Adam, and the step-wise trainer.
+//! Training: losses, Adam, the step-wise trainer and what it reports (the run log), its
+//! checkpoints, the memory a run needs, and the speed benchmark.
 
 pub mod adam;
+pub mod bench;
+pub mod checkpoint;
+pub mod log;
 pub mod loss;
+pub mod memory;
+pub mod retrieval;
 mod trainer;
 
 pub use trainer::{

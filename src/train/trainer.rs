@@ -3,13 +3,12 @@
 
 use super::adam::{with_f32, Adam};
 use super::loss::{cosine_loss, infonce_loss};
-use crate::data::{Split, Windows};
-use crate::metrics::{
-    cosine, mean_pairwise_cosine, Baselines, CosineSummary, EpochMetrics, Retrieval, RunLog,
-};
+use crate::base::rng::{Rng, Stream};
+use crate::config::{LossKind, RunConfig};
+use crate::data::cosine::{cosine, mean_pairwise_cosine, Baselines, CosineSummary};
+use crate::data::windows::{Split, Windows};
 use crate::models::{Mode, Model, Snapshot};
-use crate::rng::{Rng, Stream};
-use crate::run::{LossKind, RunConfig};
+use crate::train::log::{EpochMetrics, Retrieval, RunLog};
 use candle_core::Device;
 
 mod state;
@@ -25,9 +24,9 @@ const EVAL_BATCH: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("invalid run config: {0}")]
-    Config(#[from] crate::run::ConfigError),
+    Config(#[from] crate::config::ConfigError),
     #[error("data: {0}")]
-    Data(#[from] crate::data::DataError),
+    Data(#[from] crate::data::windows::DataError),
     #[error(
         "step {step}: the {what} is not finite (NaN or infinity). The learning rate ({lr}) is \
          probably too high for this model: lower it and train again. Training stopped; the \
@@ -105,7 +104,7 @@ impl Trainer {
     ) -> Result<Self, TrainError> {
         cfg.validate()?;
         if windows.context() != cfg.context {
-            return Err(crate::data::DataError::Context {
+            return Err(crate::data::windows::DataError::Context {
                 found: windows.context(),
                 wanted: cfg.context,
             }
@@ -392,7 +391,13 @@ pub fn retrieval(
 ) -> Result<Retrieval, TrainError> {
     let pred = predict(model, windows, device)?;
     let truth: Vec<usize> = (0..windows.len()).map(|i| windows.target_row(i)).collect();
-    let r = crate::dataset::retrieval_at(windows.rows(), windows.dim(), &pred, &truth, &[1, 10])?;
+    let r = crate::train::retrieval::retrieval_at(
+        windows.rows(),
+        windows.dim(),
+        &pred,
+        &truth,
+        &[1, 10],
+    )?;
     Ok(Retrieval {
         at_1: r[0],
         at_10: r[1],

@@ -9,9 +9,11 @@
 //! while (run.state() === "running") for (const e of run.work(1)) console.log(e);
 //! ```
 
-use crate::dataset::Dataset;
-use crate::run::RunConfig;
-use crate::session::{evaluate_checkpoint, Command, Event, RunState, Session};
+use crate::config::RunConfig;
+use crate::data::dataset::Dataset;
+use crate::session::messages::{Event, RunState};
+use crate::session::protocol::ToWorker;
+use crate::session::{evaluate_checkpoint, Session};
 use crate::train::{saved_config, Trainer};
 use candle_core::Device;
 use wasm_bindgen::prelude::*;
@@ -46,7 +48,14 @@ impl Run {
 
     /// Applies a JSON command (`{"type":"run"|"pause"|"step"|"stop"}`); returns the events.
     pub fn command(&mut self, json: &str) -> Result<JsValue, JsError> {
-        let command = Command::from_json(json).map_err(|e| JsError::new(&e))?;
+        let command = ToWorker::from_json(json)
+            .map_err(|e| JsError::new(&e))?
+            .command()
+            .ok_or_else(|| {
+                JsError::new(
+                    "not a command: expected {\"type\": \"run\"|\"pause\"|\"step\"|\"stop\"}",
+                )
+            })?;
         to_js(&self.session.command(command))
     }
 
@@ -164,7 +173,7 @@ pub(crate) fn pretrained_events(
     checkpoint: &[u8],
     dataset: &Dataset,
 ) -> Result<Vec<Event>, String> {
-    let ckpt = crate::checkpoint::load(checkpoint).map_err(|e| e.to_string())?;
+    let ckpt = crate::train::checkpoint::load(checkpoint).map_err(|e| e.to_string())?;
     // Windows of the context length the weights were trained with.
     let windows = dataset
         .windows(ckpt.config.context)

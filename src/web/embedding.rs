@@ -1,14 +1,15 @@
 //! The encoder worker (the `encoder` binary, kept apart so the training worker, which every
 //! run loads, carries no tokenizer): it answers `ToWorker::Embed`. It downloads a sentence
 //! encoder's three files (once per browser: they stay in the Cache API), checks its weights'
-//! sha256, and embeds the sentences that came beside the message with `crate::embed`, the code
+//! sha256, and embeds the sentences that came beside the message with `crate::data::embed`, the code
 //! `lvm embed` runs natively, reporting progress as it goes. It speaks the training worker's
 //! protocol and framing (`worker::read`, `worker::send_with_bytes`).
 
 use super::fetch::{evict, fetch_cached};
 use super::worker::{fail, listen, read, send_with_bytes};
-use crate::embed::{self, Embedder, FILES};
-use crate::protocol::{vectors_to_bytes, Cause, EmbedRequest, FromWorker, ToWorker};
+use crate::data::embed::{self, Embedder, FILES};
+use crate::session::messages::Cause;
+use crate::session::protocol::{vectors_to_bytes, EmbedRequest, FromWorker, ToWorker};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
 

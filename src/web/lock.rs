@@ -1,4 +1,4 @@
-//! One training at a time owns a saved run (`crate::saved`): the same link open in two tabs
+//! One training at a time owns a saved run (`crate::experiment::saved_runs`): the same link open in two tabs
 //! trains the same config twice, and both would write the same file. A training owns its file
 //! through a Web Lock (the Web Locks API, shared by every tab and worker of the origin), held
 //! until its worker ends: the browser releases a terminated worker's locks, so a closed tab or a

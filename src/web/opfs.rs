@@ -1,9 +1,9 @@
-//! The origin private file system, where runs are saved (`crate::saved`): the few calls the
+//! The origin private file system, where runs are saved (`crate::experiment::saved_runs`): the few calls the
 //! training worker (which writes) and the page (which lists and forgets) make. Both reach it
 //! through `navigator.storage`, so nothing here knows which of the two it runs in.
 //!
 //! Every error is a sentence with the browser's `DOMException` name in it (`QuotaExceededError:
-//! …`), which `crate::saved::not_saved` turns into what the user reads.
+//! …`), which `crate::experiment::saved_runs::not_saved` turns into what the user reads.
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -22,7 +22,7 @@ fn name_of(e: &JsValue) -> Option<String> {
 }
 
 /// "Name: message" of a thrown `DOMException` or `Error` (the name is what
-/// `crate::saved::not_saved` reads), else what `fetch::describe` makes of it.
+/// `crate::experiment::saved_runs::not_saved` reads), else what `fetch::describe` makes of it.
 fn describe(e: &JsValue) -> String {
     let message = super::fetch::describe(e);
     match name_of(e) {

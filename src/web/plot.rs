@@ -1,7 +1,7 @@
 //! The page's plots, drawn on canvases: cosine per epoch for every run with the baselines as
 //! horizontal lines, and each model's histogram of per-window validation cosines.
 
-use crate::metrics::Histogram;
+use crate::data::cosine::Histogram;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 

@@ -3,27 +3,27 @@
 //! also runs its matrix products and Adam on a rayon pool of further workers
 //! (`start_threaded`); everything else stays on its own thread.
 //!
-//! It speaks `crate::protocol`: `ToWorker` messages in, `FromWorker` messages out, each a JSON
+//! It speaks `crate::session::protocol`: `ToWorker` messages in, `FromWorker` messages out, each a JSON
 //! string, with a checkpoint (in) or exported weights (out) beside it as a transferred buffer
 //! (`[json, bytes]`). `init` names the dataset's URL prefix; the worker fetches the files itself,
 //! from the Cache API the page filled, so the page never copies the vectors. Commands that
 //! arrive while `init` is still loading wait for it. The worker trains one step at a time and
 //! yields to its event loop between steps, which is what lets a pause or stop land between any
 //! two steps. After every epoch it stores the run's whole state in the browser
-//! (`crate::saved`), and `init` with `resume` continues such a state.
+//! (`crate::experiment::saved_runs`), and `init` with `resume` continues such a state.
 
 use super::api::{pretrained_events, Run};
 use super::fetch::fetch_cached;
 use super::opfs;
-use crate::bench::{matmul_rate, measure, STUDY_PRODUCTS};
-use crate::dataset::Dataset;
-use crate::memory::{WASM32_BYTES, WORKER};
-use crate::protocol::{
-    vectors_from_bytes, BenchReply, BenchRequest, Cause, ExportedLog, FromWorker, Init, ToWorker,
+use crate::config::RunConfig;
+use crate::data::dataset::Dataset;
+use crate::experiment::saved_runs;
+use crate::session::messages::{Cause, Command, Event};
+use crate::session::protocol::{
+    vectors_from_bytes, BenchReply, BenchRequest, ExportedLog, FromWorker, Init, ToWorker,
 };
-use crate::run::RunConfig;
-use crate::saved;
-use crate::session::{Command, Event};
+use crate::train::bench::{matmul_rate, measure, STUDY_PRODUCTS};
+use crate::train::memory::{WASM32_BYTES, WORKER};
 use js_sys::{Array, Uint8Array};
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
@@ -79,7 +79,7 @@ pub(super) fn fail(cause: Cause, message: String) {
 
 /// Starts the training worker.
 pub fn start() {
-    listen("the worker", on_message, crate::threads::get());
+    listen("the worker", on_message, crate::base::threads::get());
 }
 
 /// Sets a panic hook that names `worker` in its crash message, installs `on_message`, then
@@ -110,7 +110,7 @@ pub async fn start_threaded(threads: usize) -> Result<(), JsValue> {
     } else {
         1
     };
-    crate::threads::set(running);
+    crate::base::threads::set(running);
     start();
     Ok(())
 }
@@ -193,11 +193,7 @@ fn on_message(data: JsValue) {
                 fail(Cause::Protocol, e);
             }
         }
-        ToWorker::Run | ToWorker::Pause | ToWorker::Step | ToWorker::Stop => {
-            if let Some(command) = message.command() {
-                on_command(command);
-            }
-        }
+        ToWorker::Command(command) => on_command(command),
     }
 }
 
@@ -221,15 +217,11 @@ async fn dataset(base: &str) -> Result<Dataset, Failure> {
     })
 }
 
-fn config(query: &str) -> Result<RunConfig, Failure> {
-    RunConfig::from_query(query).map_err(|e| (Cause::Config, e.to_string()))
-}
-
 async fn start_run(init: &Init) -> Result<(), Failure> {
-    let cfg = config(&init.config)?;
+    let cfg = init.config.clone();
     let data = dataset(&init.dataset).await?;
     // The page checks this before it starts a worker; a worker asked directly checks too.
-    crate::memory::check(
+    crate::train::memory::check(
         &cfg,
         data.manifest.dim,
         data.manifest.count,
@@ -263,8 +255,10 @@ async fn start_run(init: &Init) -> Result<(), Failure> {
 /// The bytes of the run saved in this browser under `cfg`.
 async fn saved_state(cfg: &RunConfig) -> Result<Vec<u8>, String> {
     let none = || "no run with this config is saved in this browser".to_string();
-    let dir = opfs::folder(saved::DIR, false).await?.ok_or_else(none)?;
-    let file = opfs::file(&dir, &saved::file_name(cfg))
+    let dir = opfs::folder(saved_runs::DIR, false)
+        .await?
+        .ok_or_else(none)?;
+    let file = opfs::file(&dir, &saved_runs::file_name(cfg))
         .await?
         .ok_or_else(none)?;
     opfs::read(&file, None).await
@@ -283,13 +277,13 @@ fn save_after(events: &[Event]) {
         r.borrow().as_ref().map(|run| {
             let trainer = run.session().trainer();
             let memory_now = (core::arch::wasm32::memory_size::<0>() * 65536) as u64;
-            let bytes = crate::memory::save_fits(
+            let bytes = crate::train::memory::save_fits(
                 memory_now,
                 trainer.model().param_count() as u64,
                 WASM32_BYTES,
             )
             .and_then(|()| trainer.save_state().map_err(|e| e.to_string()));
-            (saved::file_name(trainer.config()), bytes)
+            (saved_runs::file_name(trainer.config()), bytes)
         })
     });
     match state {
@@ -301,7 +295,7 @@ fn save_after(events: &[Event]) {
         }
         Some((_, Err(e))) => post(&Event::Saved {
             epoch,
-            result: Err(saved::unsaved(&e)),
+            result: Err(saved_runs::unsaved(&e)),
         }),
         None => {}
     }
@@ -310,33 +304,36 @@ fn save_after(events: &[Event]) {
 async fn write_saves() {
     while let Some((name, epoch, bytes)) = TO_SAVE.with(|s| s.borrow_mut().take()) {
         if OWNED.with(|o| o.borrow().as_deref() != Some(name.as_str())) {
-            match super::lock::hold(&saved::lock_name(&name)).await {
+            match super::lock::hold(&saved_runs::lock_name(&name)).await {
                 Ok(true) => OWNED.with(|o| *o.borrow_mut() = Some(name.clone())),
                 Ok(false) => {
                     post(&Event::Saved {
                         epoch,
-                        result: Err(saved::unsaved(saved::OWNED_ELSEWHERE)),
+                        result: Err(saved_runs::unsaved(saved_runs::OWNED_ELSEWHERE)),
                     });
                     continue;
                 }
                 Err(e) => {
                     post(&Event::Saved {
                         epoch,
-                        result: Err(saved::not_saved(&e, bytes.len() as u64, None)),
+                        result: Err(saved_runs::not_saved(&e, bytes.len() as u64, None)),
                     });
                     continue;
                 }
             }
         }
-        let written = match opfs::folder(saved::DIR, true).await {
+        let written = match opfs::folder(saved_runs::DIR, true).await {
             Ok(Some(dir)) => opfs::write(&dir, &name, &bytes).await,
-            Ok(None) => Err(format!("the folder '{}' could not be made", saved::DIR)),
+            Ok(None) => Err(format!(
+                "the folder '{}' could not be made",
+                saved_runs::DIR
+            )),
             Err(e) => Err(e),
         };
         let result = match written {
             Ok(()) => Ok(bytes.len() as u64),
             // Chromium reports a full quota as one of several errors; the estimate tells.
-            Err(e) => Err(saved::not_saved(
+            Err(e) => Err(saved_runs::not_saved(
                 &e,
                 bytes.len() as u64,
                 opfs::free_bytes().await,
@@ -361,7 +358,7 @@ async fn pretrained(dataset_at: &str, checkpoint: &[u8]) -> Result<(), Failure> 
 /// Times training steps and inference batches of the request's config in this worker, as
 /// `lvm bench` does natively.
 async fn bench(request: &BenchRequest) -> Result<(), Failure> {
-    let cfg = config(&request.config)?;
+    let cfg = request.config.clone();
     let windows = dataset(&request.dataset)
         .await?
         .windows(cfg.context)

@@ -2,9 +2,9 @@
 
 #![allow(dead_code)]
 
-use lvm_playground::data::Windows;
-use lvm_playground::rng::Rng;
-use lvm_playground::run::{ModelKind, RunConfig};
+use lvm_playground::base::rng::Rng;
+use lvm_playground::config::{ModelKind, RunConfig};
+use lvm_playground::data::windows::Windows;
 
 /// A stream that cycles through `period` fixed random unit vectors: the next vector is fully
 /// determined by the last one, so a model can learn it while copy-last and the mean cannot.

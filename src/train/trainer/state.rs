@@ -13,12 +13,12 @@
 //! `shuffle_rng` / `dropout_rng` (each generator's four state words in hex).
 
 use super::{TrainError, Trainer};
-use crate::checkpoint::{self, CheckpointError, Precision};
-use crate::data::Windows;
-use crate::metrics::RunLog;
+use crate::base::rng::Rng;
+use crate::config::RunConfig;
+use crate::data::windows::Windows;
 use crate::models::NamedTensor;
-use crate::rng::Rng;
-use crate::run::RunConfig;
+use crate::train::checkpoint::{self, CheckpointError, Precision};
+use crate::train::log::RunLog;
 use candle_core::Device;
 use safetensors::tensor::{Dtype, SafeTensors};
 use std::collections::HashMap;
@@ -178,7 +178,7 @@ impl Trainer {
     pub fn extend_to(&mut self, epochs: usize) -> Result<(), TrainError> {
         if epochs < self.history.len() {
             let done = format!("the run has already done {} epochs", self.history.len());
-            return Err(crate::run::ConfigError::new("epochs", done).into());
+            return Err(crate::config::ConfigError::new("epochs", done).into());
         }
         let mut cfg = self.cfg.clone();
         cfg.epochs = epochs;

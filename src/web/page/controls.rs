@@ -2,9 +2,9 @@
 //! offered with its range, and nothing is listed twice.
 
 use super::super::dom::escape;
-use super::own::Own;
-use crate::playground::{PageState, DATA_KEYS, MAX_REPEATS};
-use crate::run::{FieldKind, ModelKind, RunConfig};
+use crate::config::{FieldKind, ModelKind, RunConfig};
+use crate::experiment::own_datasets::OwnDataset;
+use crate::experiment::page_state::{PageState, DATA_KEYS, MAX_REPEATS};
 
 /// Datasets shipped in `datasets/`.
 pub const DATASETS: [&str; 2] = ["wiki-29k", "brown-29k"];
@@ -70,7 +70,13 @@ fn applies(model: ModelKind, key: &str) -> bool {
 
 /// One input; `run` (1-based) is `None` for a shared key. The dataset control offers the
 /// shipped datasets and the user's own (`own`).
-fn input(run: Option<usize>, key: &str, kind: FieldKind, value: &str, own: &[Own]) -> String {
+fn input(
+    run: Option<usize>,
+    key: &str,
+    kind: FieldKind,
+    value: &str,
+    own: &[OwnDataset],
+) -> String {
     let run_attr = run.map_or(String::new(), |n| format!(" data-run=\"{n}\""));
     let id = match run {
         Some(n) => format!("knob-{n}-{key}"),
@@ -127,10 +133,10 @@ fn choice<'a>(
 }
 
 /// The shared controls (dataset, sample, split, ...): each sets its key on every run.
-pub fn shared_html(state: &PageState, own: &[Own]) -> String {
+pub fn shared_html(state: &PageState, own: &[OwnDataset]) -> String {
     let c = &state.base;
     RunConfig::keys()
-        .filter(|(k, _)| crate::playground::SHARED_KEYS.contains(k))
+        .filter(|(k, _)| crate::experiment::page_state::SHARED_KEYS.contains(k))
         .map(|(k, kind)| input(None, k, kind, &c.get(k).unwrap_or_default(), own))
         .collect()
 }

@@ -5,12 +5,12 @@
 use super::super::fetch::{self, describe};
 use super::runs::{WorkerKind, WorkerLink};
 use super::{dataset_url, on_reply, schedule_render, view, with_app, Card, Data, Files, Slot};
-use crate::card::{Phase, Training};
-use crate::dataset::{parse_texts, Manifest};
-use crate::lessons::Lesson;
-use crate::metrics::RunLog;
-use crate::protocol::{DatasetAt, ToWorker};
-use crate::session::Command;
+use crate::data::dataset::{parse_texts, Manifest};
+use crate::experiment::card::{Phase, Training};
+use crate::experiment::lessons::Lesson;
+use crate::session::messages::Command;
+use crate::session::protocol::{DatasetAt, ToWorker};
+use crate::train::log::RunLog;
 use std::rc::Rc;
 
 /// Downloads the current dataset (from the cache when it is there), then starts any run that
@@ -49,7 +49,7 @@ pub fn load_dataset() {
 }
 
 async fn download_dataset(name: &str) -> Result<Files, String> {
-    if crate::import::is_own(name) {
+    if crate::config::is_own(name) {
         return stored_dataset(name).await;
     }
     let mut got = Vec::new();
@@ -111,7 +111,7 @@ async fn stored_dataset(name: &str) -> Result<Files, String> {
              vectors under “Use your own data” (pick or drop the .npy file whose sha256 is {}, \
              with its texts if it had them; for a pasted text, paste the same text under \
              “Embed a text”: it embeds to the same vectors); nothing is uploaded.",
-            &name[crate::import::OWN_PREFIX.len()..]
+            &name[crate::config::OWN_PREFIX.len()..]
         ));
     };
     let manifest = Manifest::parse(&manifest.to_vec()).map_err(|e| e.to_string())?;
@@ -134,7 +134,7 @@ pub async fn load_pretrained(run: usize) {
     let Some((id, model, dataset, file)) = with_app(|app| {
         let card = app.cards.get_mut(run)?;
         let config = app.state.runs.get(run)?.config.clone();
-        if crate::import::is_own(&config.dataset) {
+        if crate::config::is_own(&config.dataset) {
             app.notices = vec![
                 "Pretrained weights are shipped for the shipped datasets only; Train trains on \
                  your own data here."
@@ -146,7 +146,7 @@ pub async fn load_pretrained(run: usize) {
         let id = app.next_id;
         let (model, dataset) = (config.model, config.dataset.clone());
         let file = match config.skip {
-            crate::run::Skip::None => model.to_string(),
+            crate::config::Skip::None => model.to_string(),
             skip => format!("{model}-skip-{skip}"),
         };
         let link = match WorkerLink::spawn(

@@ -1,11 +1,11 @@
 //! The playground page: an experiment (a list of runs) whose state lives in the URL, a pool of
 //! workers (one training each, at most one a core), live plots, a ranking table and examples.
 //! All training happens in the workers; this thread only routes messages and draws, so it
-//! stays responsive. What a card knows is `crate::card`; this module owns the workers.
+//! stays responsive. What a card knows is `crate::experiment::card`; this module owns the workers.
 
 mod controls;
 mod loads;
-mod own;
+mod own_data;
 mod runs;
 mod saved;
 mod text;
@@ -13,16 +13,17 @@ mod view;
 
 use super::dom::{self, by_id};
 use super::fetch::{self, describe};
-use crate::card::{to_start, Cores, Phase, Training};
-use crate::dataset::Manifest;
-use crate::labels::labels;
-use crate::lessons;
-use crate::memory::{self, WASM32_BYTES, WORKER};
-use crate::playground::PageState;
-use crate::protocol::{Cause, Init, ToWorker};
-use crate::run::{ConfigError, ModelKind, RunConfig};
-use crate::saved::SavedRuns;
-use crate::session::{Command, Event};
+use crate::config::{ConfigError, ModelKind, RunConfig};
+use crate::data::dataset::Manifest;
+use crate::experiment::card::{to_start, Cores, Phase, Training};
+use crate::experiment::labels::labels;
+use crate::experiment::lessons;
+use crate::experiment::page_state::PageState;
+use crate::experiment::saved_runs::SavedRuns;
+use crate::session::messages::Cause;
+use crate::session::messages::{Command, Event};
+use crate::session::protocol::{Init, ToWorker};
+use crate::train::memory::{self, WASM32_BYTES, WORKER};
 use gloo::events::{EventListener, EventListenerOptions};
 use loads::{load_dataset, load_pretrained, open_results, show_lesson_logs};
 use runs::{ExportKind, Reply, Taken, WorkerKind, WorkerLink};
@@ -108,7 +109,7 @@ pub struct App {
     /// Problems with the link or a control, shown at the top.
     notices: Vec<String>,
     /// The user's datasets stored in this browser, for the dataset control.
-    own: Vec<own::Own>,
+    own: Vec<crate::experiment::own_datasets::OwnDataset>,
     /// A text being embedded (for a dataset, or to continue it).
     embedding: Option<text::Pending>,
     /// The runs saved in this browser.
@@ -207,7 +208,7 @@ fn build(not_isolated: Option<&str>) {
     if lesson.is_none() {
         load_dataset();
     }
-    wasm_bindgen_futures::spawn_local(own::refresh());
+    wasm_bindgen_futures::spawn_local(own_data::refresh());
     wasm_bindgen_futures::spawn_local(saved::refresh());
     if let Some(lesson) = lesson.and_then(lessons::find) {
         wasm_bindgen_futures::spawn_local(show_lesson_logs(lesson));
@@ -272,7 +273,7 @@ fn listen() {
             if on_text_box {
                 wasm_bindgen_futures::spawn_local(text::read_into_box(files));
             } else if names.into_iter().any(|n| n.ends_with(".npy")) {
-                wasm_bindgen_futures::spawn_local(own::import_files(files));
+                wasm_bindgen_futures::spawn_local(own_data::import_files(files));
             } else {
                 wasm_bindgen_futures::spawn_local(open_results(files));
             }
@@ -300,7 +301,7 @@ fn listen() {
             let action = button.get_attribute("data-action").unwrap_or_default();
             if action == "forget-own" {
                 let name = button.get_attribute("data-dataset").unwrap_or_default();
-                wasm_bindgen_futures::spawn_local(own::forget(name));
+                wasm_bindgen_futures::spawn_local(own_data::forget(name));
                 return;
             }
             on_action(&action, run_of(&button));
@@ -333,7 +334,7 @@ fn value_of(target: &Element) -> String {
 fn on_change(target: &Element) {
     if target.id() == "own-files" {
         if let Some(files) = target.dyn_ref::<HtmlInputElement>().and_then(|i| i.files()) {
-            wasm_bindgen_futures::spawn_local(own::import_files(files));
+            wasm_bindgen_futures::spawn_local(own_data::import_files(files));
         }
         return;
     }
@@ -572,7 +573,7 @@ impl App {
                 Ok(mut link) => {
                     slot.training.phase = Phase::Loading("starting a worker…".into());
                     let init = ToWorker::Init(Init {
-                        config: slot.training.config.to_query(),
+                        config: slot.training.config.clone(),
                         dataset: dataset.clone(),
                         resume: slot.resume,
                     });
@@ -616,7 +617,8 @@ impl App {
                     // Not started yet: it starts as it was told last, or never if stopped.
                     match command {
                         Command::Stop => {
-                            slot.training.phase = Phase::Run(crate::session::RunState::Stopped)
+                            slot.training.phase =
+                                Phase::Run(crate::session::messages::RunState::Stopped)
                         }
                         c => slot.start = c,
                     }

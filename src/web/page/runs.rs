@@ -1,9 +1,9 @@
 //! One training's worker: starting it, posting to it (queued until it says "ready"), and
-//! decoding what it sends. What the messages mean for the page is `crate::card`'s business.
+//! decoding what it sends. What the messages mean for the page is `crate::experiment::card`'s business.
 
 use super::super::fetch::describe;
-use crate::protocol::{FromWorker, ToWorker};
-use crate::session::Event;
+use crate::session::messages::Event;
+use crate::session::protocol::{FromWorker, ToWorker};
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

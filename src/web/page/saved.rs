@@ -1,10 +1,10 @@
 //! The runs saved in this browser (the workers write them after every epoch): listing them
 //! from each file's header alone, so a reload offers "Resume from epoch N" without reading any
-//! weights, and "Forget saved runs". What the lists mean is `crate::saved`'s business.
+//! weights, and "Forget saved runs". What the lists mean is `crate::experiment::saved_runs`'s business.
 
 use super::super::opfs;
 use super::{schedule_render, with_app};
-use crate::saved::{self, Saved, SavedRuns};
+use crate::experiment::saved_runs::{self, Saved, SavedRuns};
 use crate::train::{header_len, saved_log};
 use web_sys::File;
 
@@ -17,7 +17,7 @@ pub async fn refresh() {
 
 async fn list() -> SavedRuns {
     let mut listed = SavedRuns::default();
-    let files = match opfs::folder(saved::DIR, false).await {
+    let files = match opfs::folder(saved_runs::DIR, false).await {
         Ok(Some(dir)) => opfs::files(&dir).await,
         Ok(None) => Ok(Vec::new()),
         Err(e) => Err(e),
@@ -50,7 +50,7 @@ async fn summary(file: &File, bytes: u64) -> Result<Saved, String> {
 
 /// Removes every saved run (a worker still training saves its next epoch again).
 pub async fn forget() {
-    if let Err(e) = opfs::remove_folder(saved::DIR).await {
+    if let Err(e) = opfs::remove_folder(saved_runs::DIR).await {
         with_app(|app| app.notices = vec![format!("The saved runs could not be removed: {e}.")]);
     }
     refresh().await;

@@ -1,4 +1,4 @@
-//! The user's words, split into sentences by `crate::sentences` (the rules the shipped datasets
+//! The user's words, split into sentences by `crate::data::sentences` (the rules the shipped datasets
 //! were split by) and embedded in a worker by a sentence encoder on candle:
 //! - "Embed a text": the vectors become one of the user's datasets (`own`); a text embedded
 //!   once is not embedded again (its dataset's name is kept under the text's hash);
@@ -7,11 +7,11 @@
 
 use super::super::dom::{by_id, set_text};
 use super::super::fetch;
-use super::own;
+use super::own_data;
 use super::runs::{Reply, Taken, WorkerKind, WorkerLink};
 use super::with_app;
-use crate::embed::{EncoderInfo, MINILM};
-use crate::protocol::{EmbedRequest, ToWorker};
+use crate::data::embed::{EncoderInfo, MINILM};
+use crate::session::protocol::{EmbedRequest, ToWorker};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlProgressElement, HtmlTextAreaElement};
@@ -75,7 +75,7 @@ pub fn embed_text() {
             0.0,
         );
     }
-    let docs = crate::sentences::paragraphs(&text);
+    let docs = crate::data::sentences::paragraphs(&text);
     let count: usize = docs.iter().map(Vec::len).sum();
     if count == 0 {
         return status(true, "There are no sentences in the text.", 0.0);
@@ -87,13 +87,13 @@ pub fn embed_text() {
     wasm_bindgen_futures::spawn_local(async move {
         if let Some(name) = fetch::cached(&memo_url(&key)).await {
             let name = String::from_utf8(name.to_vec()).unwrap_or_default();
-            if own::stored(&name).await {
+            if own_data::stored(&name).await {
                 status(
                     false,
                     "This text was embedded before; its dataset is used.",
                     1.0,
                 );
-                return own::switch_to(&name).await;
+                return own_data::switch_to(&name).await;
             }
         }
         let sentences: Vec<String> = docs.iter().flatten().cloned().collect();
@@ -128,7 +128,7 @@ pub fn continue_text() {
     let encoder = with_app(|app| match &app.data {
         super::Data::Ready(files) => {
             let model = &files.manifest.embedding.model;
-            crate::embed::ENCODERS
+            crate::data::embed::ENCODERS
                 .into_iter()
                 .find(|e| model.ends_with(&format!("/{}", e.name)))
                 .ok_or(format!(
@@ -143,7 +143,7 @@ pub fn continue_text() {
         Ok(e) => e,
         Err(e) => return status_at(ids, true, &e, 0.0),
     };
-    let sentences = crate::sentences::split(&text);
+    let sentences = crate::data::sentences::split(&text);
     if sentences.is_empty() {
         return status_at(ids, true, "Type a few sentences first.", 0.0);
     }
@@ -206,7 +206,7 @@ fn on_reply(reply: Reply) {
                 None
             }
             Taken::Event(event) => {
-                if let crate::session::Event::Failed { message, .. } = *event {
+                if let crate::session::messages::Event::Failed { message, .. } = *event {
                     app.embedding = None;
                     status(true, &format!("The embedding failed: {message}"), 0.0);
                 }
@@ -223,7 +223,7 @@ fn on_reply(reply: Reply) {
 }
 
 async fn finish(pending: Pending, bytes: Vec<u8>, count: usize, dim: usize, seconds: f64) {
-    let vectors = crate::protocol::vectors_from_bytes(&bytes);
+    let vectors = crate::session::protocol::vectors_from_bytes(&bytes);
     let ids = pending.purpose.ids();
     if vectors.len() != count * dim {
         return status_at(
@@ -240,11 +240,11 @@ async fn finish(pending: Pending, bytes: Vec<u8>, count: usize, dim: usize, seco
         Purpose::Dataset { docs, key } => (docs, key),
         Purpose::Continue => return ask_runs(&bytes, count, seconds),
     };
-    let imported = match crate::import::from_embedded("pasted text", &docs, &vectors, TEXT_ENCODER)
-    {
-        Ok(d) => d,
-        Err(p) => return status(true, &p.to_string(), 0.0),
-    };
+    let imported =
+        match crate::data::import::from_embedded("pasted text", &docs, &vectors, TEXT_ENCODER) {
+            Ok(d) => d,
+            Err(p) => return status(true, &p.to_string(), 0.0),
+        };
     let name = imported.name.clone();
     let how = format!(
         "Embedded {count} sentences with {} in {seconds:.1} s ({:.1} sentences/s) in a worker; \
@@ -255,7 +255,7 @@ async fn finish(pending: Pending, bytes: Vec<u8>, count: usize, dim: usize, seco
     status(false, &how, 1.0);
     // A failure to remember only means the text is embedded again next time.
     let _ = fetch::store(&memo_url(&key), name.as_bytes()).await;
-    own::adopt(imported, Some(how)).await;
+    own_data::adopt(imported, Some(how)).await;
 }
 
 /// Sends the typed sentences' vectors to every run whose worker holds a model.
@@ -264,7 +264,7 @@ fn ask_runs(vectors: &[u8], count: usize, seconds: f64) {
     let asked = with_app(|app| {
         let mut asked = 0;
         for slot in app.cards.iter_mut().flat_map(|c| &mut c.slots) {
-            let trained = matches!(slot.training.phase, crate::card::Phase::Run(_));
+            let trained = matches!(slot.training.phase, crate::experiment::card::Phase::Run(_));
             if let (true, Some(link)) = (trained, slot.link.as_mut()) {
                 if link.post_with_bytes(&ToWorker::Continue, &bytes).is_ok() {
                     asked += 1;

@@ -5,15 +5,15 @@
 use super::super::dom::{self, by_id, escape, set_hidden, set_text};
 use super::super::plot::{self, Band, Level, Series};
 use super::controls;
-use super::own::Own;
 use super::{App, Card, Data};
-use crate::card::{curves, entry, Cores, Phase, Training};
-use crate::dataset::Neighbour;
-use crate::metrics::group_digits;
-use crate::playground::PageState;
-use crate::ranking::{format_best, rank};
-use crate::run::ModelKind;
-use crate::session::RunState;
+use crate::base::format::group_digits;
+use crate::config::ModelKind;
+use crate::data::dataset::Neighbour;
+use crate::experiment::card::{curves, entry, Cores, Phase, Training};
+use crate::experiment::own_datasets::OwnDataset;
+use crate::experiment::page_state::PageState;
+use crate::experiment::ranking::{format_best, rank};
+use crate::session::messages::RunState;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlButtonElement, HtmlCanvasElement, HtmlProgressElement};
@@ -40,7 +40,7 @@ pub fn skeleton(state: &PageState) {
         .map(|m| format!("<option value=\"{m}\">{}</option>", m.display_name()))
         .collect();
     by_id("add-model").set_inner_html(&options);
-    let menu: String = crate::lessons::LESSONS
+    let menu: String = crate::experiment::lessons::LESSONS
         .iter()
         .map(|l| {
             format!(
@@ -51,7 +51,7 @@ pub fn skeleton(state: &PageState) {
         })
         .collect();
     by_id("lessons-menu").set_inner_html(&menu);
-    if let Some(lesson) = state.lesson.and_then(crate::lessons::find) {
+    if let Some(lesson) = state.lesson.and_then(crate::experiment::lessons::find) {
         let story: String = lesson
             .story
             .iter()
@@ -77,7 +77,7 @@ pub fn skeleton(state: &PageState) {
 
 /// One card per run, rebuilt when runs are added, removed or change model; with them the
 /// shared controls and the list of the user's stored datasets.
-pub fn cards(state: &PageState, own: &[Own]) {
+pub fn cards(state: &PageState, own: &[OwnDataset]) {
     by_id("shared").set_inner_html(&controls::shared_html(state, own));
     let stored: String = own
         .iter()
@@ -155,10 +155,10 @@ fn render_notices(app: &App) {
 }
 
 /// A shipped dataset's name, or a user dataset's label (its sha256 is too long to read).
-fn shown_name(name: &str, manifest: Option<&crate::dataset::Manifest>) -> String {
+fn shown_name(name: &str, manifest: Option<&crate::data::dataset::Manifest>) -> String {
     match manifest {
-        Some(m) if crate::import::is_own(name) => super::own::label(name, m),
-        _ if crate::import::is_own(name) => format!("{}…", &name[..15]),
+        Some(m) if crate::config::is_own(name) => crate::experiment::own_datasets::label(name, m),
+        _ if crate::config::is_own(name) => format!("{}…", &name[..15]),
         _ => name.to_string(),
     }
 }
@@ -192,26 +192,26 @@ pub fn render_data(app: &App) {
                 f.manifest.source.package,
                 f.manifest.embedding.model
             );
-            let run = app.state.template(crate::run::ModelKind::Mlp);
+            let run = app.state.template(crate::config::ModelKind::Mlp);
             let (all, within) = f.manifest.window_counts(run.context);
             text.push_str(&format!(
                 " {within} of its {all} windows of {} sentences lie inside one document ({:.0}%){}.",
                 run.context,
                 100.0 * within as f64 / all.max(1) as f64,
-                if run.windows == crate::run::WindowsKind::Within {
+                if run.windows == crate::config::WindowsKind::Within {
                     "; this page's runs keep only those"
                 } else {
                     ""
                 }
             ));
             text.push_str(" Ready.");
-            if let Some(w) = crate::import::few_windows(f.manifest.count) {
+            if let Some(w) = crate::data::import::few_windows(f.manifest.count) {
                 text.push_str(&format!(" Note: {w}; the baselines still show."));
             }
             (text, 1.0, false)
         }
         Data::Failed { name, message } => {
-            if crate::import::is_own(name) {
+            if crate::config::is_own(name) {
                 let _ = by_id("own-data").set_attribute("open", "");
             }
             (format!("{}: {message}", shown_name(name, None)), 0.0, true)
@@ -335,7 +335,7 @@ fn render_saved(app: &App, i: usize, card: &Card) {
         .iter()
         .map(|c| app.saved.of(c))
         .collect();
-    let (label, line) = crate::saved::card_view(&trainings(card), &stored);
+    let (label, line) = crate::experiment::saved_runs::card_view(&trainings(card), &stored);
     set_text(&format!("saved-{n}"), &line);
     let selector = format!("#card-{n} button[data-action=\"resume-saved\"]");
     if let Ok(Some(button)) = dom::document().query_selector(&selector) {
@@ -367,13 +367,13 @@ fn disable(n: usize, action: &str, off: bool) {
 fn card_numbers(i: usize, t: &Training) -> String {
     if let Some(p) = &t.pretrained {
         let stored = match &t.source {
-            crate::card::Source::Log(log) => log.best().map_or(String::new(), |b| {
+            crate::experiment::card::Source::Log(log) => log.best().map_or(String::new(), |b| {
                 format!(
                     " (stated at training: {:.4}, epoch {})",
                     b.val.mean, b.epoch
                 )
             }),
-            crate::card::Source::Live => String::new(),
+            crate::experiment::card::Source::Live => String::new(),
         };
         return format!(
             "val cosine <b class=\"val\" data-run=\"{}\">{:.4}</b>{stored} on {} windows · prediction similarity {:.3}",
@@ -383,7 +383,7 @@ fn card_numbers(i: usize, t: &Training) -> String {
             p.prediction_similarity
         );
     }
-    if let crate::card::Source::Log(log) = &t.source {
+    if let crate::experiment::card::Source::Log(log) = &t.source {
         return log.best().map_or(String::new(), |b| {
             format!(
                 "stored run log ({} windows, {} epochs): best val cosine <b class=\"stored\">{:.4}</b> at epoch {} · train {:.4} · prediction similarity {:.3}",
@@ -438,7 +438,7 @@ fn render_curves(app: &App, labels: &[String]) {
         } else {
             ""
         };
-        let points = |s: &[crate::spread::Spread]| -> Vec<(f64, f64)> {
+        let points = |s: &[crate::experiment::spread::Spread]| -> Vec<(f64, f64)> {
             s.iter()
                 .enumerate()
                 .map(|(e, x)| ((e + 1) as f64, x.mean))
@@ -620,7 +620,10 @@ fn render_table(app: &App, labels: &[String]) {
 }
 
 /// A window's context rows and each run's prediction for it.
-type Predictions<'a> = (Vec<usize>, Vec<(usize, &'a crate::session::Example)>);
+type Predictions<'a> = (
+    Vec<usize>,
+    Vec<(usize, &'a crate::session::messages::Example)>,
+);
 
 /// Dataset sentences nearest a prediction, as list items with their cosines; `target`, when
 /// given, is marked as the true next sentence.

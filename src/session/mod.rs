@@ -3,184 +3,23 @@
 //! Plain Rust, so it is tested natively; the browser worker only moves these messages across
 //! `postMessage` as JSON and calls [`Session::work`] between messages, which is what lets the
 //! page pause, resume, single-step and stop a run between any two optimiser steps.
+//! `messages` holds what the page and a run say to each other, `protocol` the page–worker
+//! envelope around them.
 
-use crate::checkpoint::{self, Checkpoint, Precision};
-use crate::data::{Split, Windows};
-use crate::dataset::{nearest, Neighbour};
-use crate::metrics::{Baselines, CosineSummary, EpochMetrics, RunLog};
+pub mod messages;
+pub mod protocol;
+
+use crate::data::dataset::nearest;
+use crate::data::windows::{Split, Windows};
 use crate::models::Model;
-use crate::protocol::Cause;
+use crate::session::messages::{Command, Continuation, Event, Example, RunState};
+use crate::train::checkpoint::{self, Checkpoint, Precision};
 use crate::train::{evaluate, predict, Clock, TrainError, Trainer};
 use candle_core::Device;
-use serde::{Deserialize, Serialize};
 
 /// Validation windows shown as examples, and nearest sentences listed for each prediction.
 pub const EXAMPLES: usize = 3;
 pub const NEIGHBOURS: usize = 3;
-
-/// Longest command message accepted (they are a few dozen bytes).
-const MAX_COMMAND_BYTES: usize = 1024;
-
-/// From the page to a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum Command {
-    /// Train until paused, stopped or finished.
-    Run,
-    Pause,
-    /// One optimiser step, then pause.
-    Step,
-    /// End the run for good; its best epoch is kept.
-    Stop,
-}
-
-impl Command {
-    /// Parses a JSON command such as `{"type":"pause"}`.
-    pub fn from_json(json: &str) -> Result<Self, String> {
-        if json.len() > MAX_COMMAND_BYTES {
-            return Err(format!(
-                "command of {} bytes; at most {MAX_COMMAND_BYTES}",
-                json.len()
-            ));
-        }
-        // serde's internally tagged unit variants accept stray keys; a command has only "type".
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| format!("not a command ({e})"))?;
-        match value.as_object() {
-            Some(o) if o.len() == 1 => {}
-            _ => {
-                return Err(format!(
-                    "not a command: expected {{\"type\": ...}} and nothing else, got {}",
-                    clip(json)
-                ))
-            }
-        }
-        serde_json::from_value(value).map_err(|e| format!("not a command ({e})"))
-    }
-}
-
-/// At most this much of a bad message is quoted back.
-fn clip(s: &str) -> String {
-    s.chars().take(60).collect()
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RunState {
-    Paused,
-    Running,
-    /// Stopped by the user before the last epoch.
-    Stopped,
-    Finished,
-    Failed,
-}
-
-impl RunState {
-    /// Stopped, finished or failed: nothing more will happen to the run.
-    pub fn is_over(self) -> bool {
-        matches!(
-            self,
-            RunState::Stopped | RunState::Finished | RunState::Failed
-        )
-    }
-}
-
-/// From a run to the page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum Event {
-    /// Sent once, before any step.
-    Started {
-        config: String,
-        params: usize,
-        train_windows: usize,
-        val_windows: usize,
-        steps_per_epoch: usize,
-        total_steps: u64,
-        baselines: Baselines,
-    },
-    /// Every few steps while training.
-    Progress {
-        step: u64,
-        epoch: usize,
-        step_in_epoch: usize,
-        steps_per_epoch: usize,
-        loss: f32,
-        samples_per_second: f64,
-    },
-    Epoch {
-        metrics: EpochMetrics,
-        best_epoch: Option<usize>,
-    },
-    /// After every epoch (and for loaded weights): what the model predicts for a few
-    /// validation windows.
-    Examples {
-        examples: Vec<Example>,
-    },
-    /// Weights loaded from a checkpoint, evaluated on their own run's validation windows.
-    Pretrained {
-        config: String,
-        params: usize,
-        val_windows: usize,
-        val: CosineSummary,
-        prediction_similarity: f32,
-        baselines: Baselines,
-        /// The run log stored with the weights: how they were trained.
-        log: Option<Box<RunLog>>,
-    },
-    /// Sent after `Started` when the run continues a saved state: what it had done.
-    Resumed {
-        log: Box<RunLog>,
-    },
-    /// After an epoch: the run's state was stored in the browser (`bytes`), or why not (the
-    /// run trains on either way).
-    Saved {
-        epoch: usize,
-        result: Result<u64, String>,
-    },
-    /// What the model predicts after the user's own sentences ("continue my text"), or why
-    /// it cannot (the run goes on either way).
-    Continued {
-        result: Result<Continuation, String>,
-    },
-    State {
-        state: RunState,
-    },
-    Failed {
-        cause: Cause,
-        message: String,
-    },
-}
-
-impl Event {
-    /// A training error as the page sees it: why, in a type, and in words.
-    pub fn failed(e: &TrainError) -> Self {
-        let cause = match e {
-            TrainError::Config(_) => Cause::Config,
-            TrainError::Data(_) => Cause::CorruptData,
-            TrainError::NonFinite { .. } => Cause::NonFinite,
-            TrainError::Finished(_) => Cause::Protocol,
-            TrainError::Candle(_) => Cause::Worker,
-        };
-        Event::Failed {
-            cause,
-            message: e.to_string(),
-        }
-    }
-}
-
-/// One validation window and a model's prediction for it, as row indices of the dataset.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Example {
-    /// The context sentences, oldest first.
-    pub context: Vec<usize>,
-    /// The true next sentence.
-    pub target: usize,
-    /// Cosine of the prediction with the true next sentence.
-    pub cosine: f32,
-    /// The dataset sentences nearest the prediction, best first.
-    pub nearest: Vec<Neighbour>,
-}
 
 /// Which validation windows serve as examples: evenly spread, the same for every model.
 pub fn example_windows(val_len: usize) -> Vec<usize> {
@@ -203,21 +42,11 @@ pub fn examples(model: &Model, val: &Windows, device: &Device) -> Result<Vec<Exa
             Example {
                 context: (target - windows.context()..target).collect(),
                 target,
-                cosine: crate::metrics::cosine(p, windows.target_of(i)),
+                cosine: crate::data::cosine::cosine(p, windows.target_of(i)),
                 nearest: nearest(windows.rows(), dim, p, NEIGHBOURS),
             }
         })
         .collect())
-}
-
-/// A model's guess at the sentence after the user's own, as the dataset sentences nearest it,
-/// next to copy-last's (the nearest to the last sentence typed).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Continuation {
-    /// The dataset sentences nearest the model's prediction, best first.
-    pub nearest: Vec<Neighbour>,
-    /// The dataset sentences nearest the last sentence typed, best first.
-    pub copy_last: Vec<Neighbour>,
 }
 
 /// The model's continuation of `typed` (the user's sentence vectors, row-major, oldest

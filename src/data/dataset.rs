@@ -9,8 +9,8 @@
 //! the problem: a truncated or corrupt `.npy`, a wrong dimension, NaN/inf or non-unit vectors,
 //! counts that disagree with the manifest, documents that do not tile the stream.
 
-use crate::data::{DataError, Windows};
-use crate::metrics::cosine;
+use crate::data::cosine::cosine;
+use crate::data::windows::{DataError, Windows};
 use serde::{Deserialize, Serialize};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -155,7 +155,7 @@ impl Dataset {
         texts: Option<&[u8]>,
     ) -> Result<Self, DatasetError> {
         let manifest = Manifest::parse(manifest)?;
-        let array = crate::npy::read(vectors).map_err(|e| err(VECTORS, e.to_string()))?;
+        let array = crate::data::npy::read(vectors).map_err(|e| err(VECTORS, e.to_string()))?;
         if array.shape != [manifest.count, manifest.dim] {
             return Err(err(
                 VECTORS,
@@ -166,9 +166,9 @@ impl Dataset {
             ));
         }
         let wanted = if manifest.dtype == "float16" {
-            crate::npy::DType::F16
+            crate::data::npy::DType::F16
         } else {
-            crate::npy::DType::F32
+            crate::data::npy::DType::F32
         };
         if array.dtype != wanted {
             return Err(err(
@@ -235,10 +235,10 @@ pub struct Statistics {
     pub random_pairs_different_documents: f32,
     /// The study's split at context 5: baselines on all validation windows...
     pub val_windows: usize,
-    pub val_baselines: Option<crate::metrics::Baselines>,
+    pub val_baselines: Option<crate::data::cosine::Baselines>,
     /// ...and on the validation windows that stay inside one document.
     pub val_windows_in_document: usize,
-    pub val_baselines_in_document: Option<crate::metrics::Baselines>,
+    pub val_baselines_in_document: Option<crate::data::cosine::Baselines>,
 }
 
 impl Statistics {
@@ -259,7 +259,7 @@ impl Statistics {
             .map(|p| p.1)
             .collect();
         let all: Vec<f32> = pairs.iter().map(|p| p.1).collect();
-        let mut rng = crate::rng::Rng::new(0);
+        let mut rng = crate::base::rng::Rng::new(0);
         let mut random = Vec::new();
         for _ in 0..10_000 {
             let (a, b) = (rng.below(m.count), rng.below(m.count));
@@ -269,11 +269,11 @@ impl Statistics {
         }
         // The study's split (ordered, so validation windows are the stream's tail: window
         // `n_train + j` is validation window j).
-        let config = crate::run::RunConfig::default();
+        let config = crate::config::RunConfig::default();
         let split = d
             .windows(config.context)
             .ok()
-            .and_then(|w| crate::data::Split::new(&w, &config).ok());
+            .and_then(|w| crate::data::windows::Split::new(&w, &config).ok());
         let (val_windows, val_baselines, in_doc_count, in_doc) = match split {
             Some(split) => {
                 let n_train = split.train.len();
@@ -281,9 +281,12 @@ impl Statistics {
                     .filter(|&j| doc_of[n_train + j] == doc_of[n_train + j + config.context])
                     .collect();
                 let in_doc = (!inside.is_empty()).then(|| {
-                    crate::metrics::Baselines::compute(&split.train, &split.val.select(&inside))
+                    crate::data::cosine::Baselines::compute(
+                        &split.train,
+                        &split.val.select(&inside),
+                    )
                 });
-                let all = crate::metrics::Baselines::compute(&split.train, &split.val);
+                let all = crate::data::cosine::Baselines::compute(&split.train, &split.val);
                 (split.val.len(), Some(all), inside.len(), in_doc)
             }
             None => (0, None, 0, None),
@@ -358,43 +361,10 @@ pub fn nearest(rows: &[f32], dim: usize, query: &[f32], k: usize) -> Vec<Neighbo
     best
 }
 
-/// Retrieval@k for each `k` in `ks`: the fraction of predictions whose true next sentence
-/// (`truth[i]`, a row index) ranks within the top k of all `rows` by cosine to prediction `i`.
-/// `rows` must be unit vectors; similarities come from one matrix product per 256 predictions.
-pub fn retrieval_at(
-    rows: &[f32],
-    dim: usize,
-    predictions: &[f32],
-    truth: &[usize],
-    ks: &[usize],
-) -> candle_core::Result<Vec<f32>> {
-    use candle_core::{Device, Tensor};
-    let device = Device::Cpu;
-    let n = rows.len() / dim;
-    let rows_t = Tensor::from_slice(rows, (n, dim), &device)?;
-    let mut hits = vec![0usize; ks.len()];
-    for (chunk, truth_chunk) in predictions.chunks(256 * dim).zip(truth.chunks(256)) {
-        let p = Tensor::from_slice(chunk, (truth_chunk.len(), dim), &device)?;
-        let p = crate::models::layers::l2_normalize(&p)?;
-        let scores = p.matmul(&rows_t.t()?)?.to_vec2::<f32>()?;
-        for (row, &t) in scores.iter().zip(truth_chunk) {
-            let target = row[t];
-            let rank = row.iter().filter(|&&s| s > target).count();
-            for (h, &k) in hits.iter_mut().zip(ks) {
-                *h += usize::from(rank < k);
-            }
-        }
-    }
-    Ok(hits
-        .iter()
-        .map(|&h| h as f32 / truth.len().max(1) as f32)
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::npy::{write, DType};
+    use crate::data::npy::{write, DType};
 
     fn manifest(count: usize, dim: usize) -> Manifest {
         Manifest {
@@ -456,12 +426,18 @@ mod tests {
         assert_eq!(d.texts.as_ref().unwrap()[7], "sentence 7");
         assert_eq!(d.windows(5).unwrap().len(), 3);
         // Documents of 2 and 6 sentences: only the window of rows 2-7 stays inside one.
-        let within = d.windows(5).unwrap().kept(crate::run::WindowsKind::Within);
+        let within = d
+            .windows(5)
+            .unwrap()
+            .kept(crate::config::WindowsKind::Within);
         assert_eq!(within, [2]);
         // The page's count, from the manifest alone, agrees with the windows kept.
         assert_eq!(d.manifest.window_counts(5), (3, 1));
         assert_eq!(d.manifest.window_counts(2), (6, 4));
-        let kept = d.windows(2).unwrap().kept(crate::run::WindowsKind::Within);
+        let kept = d
+            .windows(2)
+            .unwrap()
+            .kept(crate::config::WindowsKind::Within);
         assert_eq!(kept.len(), 4);
         let near = d.nearest(&[0.0, 1.0, 0.1, 0.0], 3);
         assert_eq!(near.len(), 3);
@@ -519,17 +495,5 @@ mod tests {
             None
         ))
         .contains("cover 8 sentences but count is 9"));
-    }
-
-    #[test]
-    fn retrieval_by_hand() {
-        let rows = unit_rows(4, 4); // e0 e1 e2 e3
-                                    // Prediction 0 is closest to row 1 (truth 1: hit@1); prediction 1 is closest to row 0
-                                    // then row 2 (truth 2: miss@1, hit@2).
-        let preds = vec![0.1, 1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.0];
-        assert_eq!(
-            retrieval_at(&rows, 4, &preds, &[1, 2], &[1, 2, 10]).unwrap(),
-            vec![0.5, 1.0, 1.0]
-        );
     }
 }

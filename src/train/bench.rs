@@ -3,9 +3,9 @@
 //! bounds how fast a step can be. `lvm bench` prints both natively; the playground's worker
 //! posts them from inside the browser, so both measure the same thing.
 
-use crate::data::Windows;
+use crate::config::RunConfig;
+use crate::data::windows::Windows;
 use crate::models::Mode;
-use crate::run::RunConfig;
 use crate::train::{Clock, StepPhases, TrainError, Trainer};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -174,7 +174,7 @@ pub fn matmul_rate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::ModelKind;
+    use crate::config::ModelKind;
     use std::cell::Cell;
 
     thread_local! {

@@ -15,9 +15,9 @@
 //! each α a Cholesky factorisation and two triangular solves in float64 (about 2·10¹⁰
 //! multiply-adds each): about a minute natively on one thread, too much for a browser tab.
 
-use crate::data::Windows;
-use crate::metrics::cosine;
-use crate::run::{RunConfig, SplitKind, WindowsKind};
+use crate::config::{RunConfig, SplitKind, WindowsKind};
+use crate::data::cosine::cosine;
+use crate::data::windows::Windows;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -403,7 +403,7 @@ pub fn shipped(config: &RunConfig, train_windows: usize, val_windows: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::base::rng::Rng;
 
     /// The figures the page draws are the ones `lvm dataset check` printed, to its 4 digits.
     #[test]
@@ -592,7 +592,7 @@ mod tests {
             assert!((got - want).abs() < 1e-5);
         }
         // And it learns the dependence: above copy-last on these windows.
-        let b = crate::metrics::Baselines::compute(&train, &val_a);
+        let b = crate::data::cosine::Baselines::compute(&train, &val_a);
         assert!(
             a.val > b.copy_last.mean,
             "{} vs {}",

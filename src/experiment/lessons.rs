@@ -2,8 +2,6 @@
 //! (its runs, on a sample so a class can retrain them live) and, per run, the full-data run
 //! log shipped in `datasets/` whose curves show at once, without training.
 
-use crate::playground::PageState;
-
 pub struct Lesson {
     /// The `lesson=` value.
     pub id: &'static str,
@@ -127,57 +125,5 @@ impl Lesson {
     /// The page link a class opens: the runs, only plots and results shown.
     pub fn link(&self) -> String {
         format!("lesson={}&{}&hide=controls", self.id, self.query)
-    }
-
-    pub fn state(&self) -> PageState {
-        PageState::from_query(self.query).0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::labels::labels;
-
-    #[test]
-    fn every_lesson_opens_cleanly_with_a_log_slot_per_run() {
-        assert!((4..=8).contains(&LESSONS.len()));
-        for l in LESSONS {
-            let (state, errors) = PageState::from_query(&l.link());
-            assert!(errors.is_empty(), "{}: {errors:?}", l.id);
-            assert!(state.hide_controls);
-            assert_eq!(state.runs.len(), l.logs.len(), "{}", l.id);
-            assert!(l.story.iter().all(|s| s.ends_with('.')), "{}", l.id);
-            assert_eq!(find(l.id).map(|f| f.id), Some(l.id));
-        }
-        let names = labels(&find("collapse").unwrap().state().runs);
-        assert_eq!(
-            names,
-            [
-                "Transformer · skip none · lr 1e-3 · patience 0",
-                "Transformer · skip none · lr 1e-4 · patience 5",
-                "Transformer · skip last · lr 1e-3 · patience 0"
-            ]
-        );
-    }
-
-    /// Each shipped log is a full-data run of the lesson's run (its config but the sample and
-    /// epochs, which the live retraining shrinks).
-    #[test]
-    fn shipped_logs_are_runs_of_the_lessons_configs() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for l in LESSONS {
-            let state = l.state();
-            for (run, log) in state.runs.iter().zip(l.logs) {
-                let Some(path) = log else { continue };
-                let text = std::fs::read_to_string(root.join(path))
-                    .unwrap_or_else(|e| panic!("{}: {path}: {e}", l.id));
-                let log: crate::metrics::RunLog = serde_json::from_str(&text).unwrap();
-                let mut want = run.config.clone();
-                (want.sample, want.epochs) = (log.config.sample, log.config.epochs);
-                assert_eq!(log.config, want, "{}: {path}", l.id);
-                assert_eq!(log.config.sample, 0, "{}: {path} is a full-data run", l.id);
-            }
-        }
     }
 }

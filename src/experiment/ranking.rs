@@ -2,8 +2,10 @@
 //! ranked by best validation cosine (the mean over their seeds), each next to copy-last, with
 //! the spread over seeds and which runs lie within each other's seed noise.
 
-use crate::metrics::{group_digits, Baselines, EpochMetrics, Retrieval, RunLog};
-use crate::spread::Spread;
+use crate::base::format::group_digits;
+use crate::data::cosine::Baselines;
+use crate::experiment::spread::Spread;
+use crate::train::log::{EpochMetrics, Retrieval, RunLog};
 
 /// What one training (one seed) of a run reached, as the table needs it.
 #[derive(Clone, Debug, PartialEq)]

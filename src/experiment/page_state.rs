@@ -16,7 +16,8 @@
 //! Like [`RunConfig::from_query_lenient`], decoding is bounded, never panics, and keeps every
 //! key it can, naming each one it cannot use.
 
-use crate::run::{split_query, ConfigError, ModelKind, RunConfig};
+use crate::config::{split_query, ConfigError, ModelKind, RunConfig};
+use crate::experiment::lessons::Lesson;
 
 /// The keys that describe the data; every run on a page shares them.
 pub const DATA_KEYS: [&str; 5] = ["dataset", "sample", "split", "val_fraction", "windows"];
@@ -340,7 +341,7 @@ impl PageState {
         let mut parts: Vec<String> = SHARED_KEYS
             .iter()
             .map(|&k| (k, self.base.get(k).unwrap_or_default()))
-            .filter(|(k, v)| !crate::run::LATER_KEYS.contains(&(k, v.as_str())))
+            .filter(|(k, v)| !crate::config::LATER_KEYS.contains(&(k, v.as_str())))
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let models: Vec<&str> = self.runs.iter().map(|r| r.config.model.as_str()).collect();
@@ -362,6 +363,11 @@ impl PageState {
         parts.join("&")
     }
 
+    /// A lesson's experiment (its runs, without the lesson's page settings).
+    pub fn of_lesson(lesson: &Lesson) -> Self {
+        Self::from_query(lesson.query).0
+    }
+
     /// Lenient decoding: every key that cannot be used keeps its default and is reported.
     pub fn from_query(query: &str) -> (Self, Vec<ConfigError>) {
         let (pairs, mut errors) = split_query(query, MAX_PAGE_PAIRS);
@@ -372,7 +378,7 @@ impl PageState {
             let lesson = pairs
                 .iter()
                 .find(|(k, _)| k == "lesson")
-                .and_then(|(_, v)| crate::lessons::find(v));
+                .and_then(|(_, v)| crate::experiment::lessons::find(v));
             if let Some(l) = lesson {
                 let query = query.trim_start_matches('?');
                 return Self::from_query(&format!("{}&{query}", l.query));
@@ -398,7 +404,7 @@ impl PageState {
                     }
                 },
                 "autostart" => parse_flag(key, value).map(|on| state.autostart = on),
-                "lesson" => match crate::lessons::find(value) {
+                "lesson" => match crate::experiment::lessons::find(value) {
                     Some(lesson) => {
                         state.lesson = Some(lesson.id);
                         Ok(())
@@ -408,7 +414,7 @@ impl PageState {
                         format!(
                             "'{}' is not one of {}",
                             value.chars().take(40).collect::<String>(),
-                            crate::lessons::LESSONS
+                            crate::experiment::lessons::LESSONS
                                 .iter()
                                 .map(|l| l.id)
                                 .collect::<Vec<_>>()
@@ -610,7 +616,7 @@ fn encode_value(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::{Activation, Skip, MAX_QUERY_LEN};
+    use crate::config::{Activation, Skip, MAX_QUERY_LEN};
 
     fn open(query: &str) -> PageState {
         let (s, errors) = PageState::from_query(query);
@@ -666,7 +672,7 @@ mod tests {
         assert!(s
             .runs
             .iter()
-            .all(|r| r.config.windows == crate::run::WindowsKind::Within));
+            .all(|r| r.config.windows == crate::config::WindowsKind::Within));
         let models: Vec<ModelKind> = s.runs.iter().map(|r| r.config.model).collect();
         assert_eq!(
             models,
@@ -735,10 +741,10 @@ mod tests {
 
     #[test]
     fn a_bare_lesson_link_opens_the_lessons_runs() {
-        let lesson = crate::lessons::find("linear").unwrap();
+        let lesson = crate::experiment::lessons::find("linear").unwrap();
         let (bare, errors) = PageState::from_query("?lesson=linear&hide=controls");
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(bare.runs, lesson.state().runs);
+        assert_eq!(bare.runs, PageState::of_lesson(lesson).runs);
         assert_eq!((bare.lesson, bare.hide_controls), (Some("linear"), true));
         // The link's own keys win over the lesson's.
         let (own, _) = PageState::from_query("lesson=linear&epochs=2");
@@ -837,8 +843,8 @@ mod tests {
     }
 
     /// Links as the page wrote them before experiments (every knob of each ticked model).
-    const OLD_DEFAULT: &str = include_str!("../tests/fixtures/links/old-default.txt");
-    const OLD_CUSTOM: &str = include_str!("../tests/fixtures/links/old-custom.txt");
+    const OLD_DEFAULT: &str = include_str!("../../tests/fixtures/links/old-default.txt");
+    const OLD_CUSTOM: &str = include_str!("../../tests/fixtures/links/old-custom.txt");
 
     #[test]
     fn old_links_open_the_same_runs() {
@@ -951,6 +957,42 @@ mod tests {
             }
             // Whatever opened, its own link opens it again.
             assert_eq!(PageState::from_query(&s.to_query()), (s.clone(), vec![]));
+        }
+    }
+
+    #[test]
+    fn every_lesson_opens_cleanly_with_a_log_slot_per_run() {
+        assert!((4..=8).contains(&crate::experiment::lessons::LESSONS.len()));
+        for l in crate::experiment::lessons::LESSONS {
+            let (state, errors) = PageState::from_query(&l.link());
+            assert!(errors.is_empty(), "{}: {errors:?}", l.id);
+            assert!(state.hide_controls);
+            assert_eq!(state.runs.len(), l.logs.len(), "{}", l.id);
+            assert!(l.story.iter().all(|s| s.ends_with('.')), "{}", l.id);
+            assert_eq!(
+                crate::experiment::lessons::find(l.id).map(|f| f.id),
+                Some(l.id)
+            );
+        }
+    }
+
+    /// Each shipped log is a full-data run of the lesson's run (its config but the sample and
+    /// epochs, which the live retraining shrinks).
+    #[test]
+    fn shipped_logs_are_runs_of_the_lessons_configs() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for l in crate::experiment::lessons::LESSONS {
+            let state = PageState::of_lesson(l);
+            for (run, log) in state.runs.iter().zip(l.logs) {
+                let Some(path) = log else { continue };
+                let text = std::fs::read_to_string(root.join(path))
+                    .unwrap_or_else(|e| panic!("{}: {path}: {e}", l.id));
+                let log: crate::train::log::RunLog = serde_json::from_str(&text).unwrap();
+                let mut want = run.config.clone();
+                (want.sample, want.epochs) = (log.config.sample, log.config.epochs);
+                assert_eq!(log.config, want, "{}: {path}", l.id);
+                assert_eq!(log.config.sample, 0, "{}: {path} is a full-data run", l.id);
+            }
         }
     }
 }

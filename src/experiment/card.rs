@@ -2,11 +2,12 @@
 //! and of each run's card (its seeds together): plain Rust, so the page's bookkeeping is
 //! tested natively and the browser layer only moves messages and draws.
 
-use crate::metrics::{Baselines, CosineSummary, EpochMetrics, RunLog};
-use crate::ranking::{Entry, Outcome};
-use crate::run::RunConfig;
-use crate::session::{Continuation, Event, Example, RunState};
-use crate::spread::{band, Spread};
+use crate::config::RunConfig;
+use crate::data::cosine::{Baselines, CosineSummary};
+use crate::experiment::ranking::{Entry, Outcome};
+use crate::experiment::spread::{band, Spread};
+use crate::session::messages::{Continuation, Event, Example, RunState};
+use crate::train::log::{EpochMetrics, RunLog};
 
 /// Where a training is.
 #[derive(Clone, Debug, PartialEq)]
@@ -258,7 +259,7 @@ impl Training {
     /// (`ridge::shipped`: the tab cannot afford the solve itself).
     pub fn ridge(&self) -> Option<f32> {
         let s = self.started.as_ref()?;
-        crate::ridge::shipped(&self.config, s.train_windows, s.val_windows)
+        crate::data::ridge::shipped(&self.config, s.train_windows, s.val_windows)
     }
 
     /// What the ranking counts: the evaluated figure for loaded weights, else the best epoch.
@@ -382,7 +383,7 @@ pub fn curves(trainings: &[&Training]) -> (Vec<Spread>, Vec<Spread>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Histogram;
+    use crate::data::cosine::Histogram;
 
     fn summary(mean: f32) -> CosineSummary {
         CosineSummary {
@@ -508,7 +509,7 @@ mod tests {
     fn the_first_failure_is_the_cause() {
         let mut t = trained(&[0.4]);
         t.apply(Event::Failed {
-            cause: crate::protocol::Cause::NonFinite,
+            cause: crate::session::messages::Cause::NonFinite,
             message: "step 3: the loss is not finite".into(),
         });
         t.crashed("the worker crashed".into());

@@ -4,10 +4,10 @@
 //! most the epoch in progress. This is what the page and the worker agree on: where a run is
 //! stored, and what the page shows of it, read from the state's header alone.
 
-use crate::card::{Phase, Source, Training};
-use crate::metrics::RunLog;
-use crate::run::RunConfig;
-use crate::session::RunState;
+use crate::config::RunConfig;
+use crate::experiment::card::{Phase, Source, Training};
+use crate::session::messages::RunState;
+use crate::train::log::RunLog;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 

@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn fuzz_never_panics() {
         let good = write(&[3, 2], &[1.0; 6], DType::F16);
-        let mut rng = crate::rng::Rng::new(11);
+        let mut rng = crate::base::rng::Rng::new(11);
         for _ in 0..20_000 {
             let mut b = good.clone();
             for _ in 0..1 + rng.below(4) {

@@ -1,4 +1,4 @@
-//! The user's own datasets: files dropped on the page or picked, checked by `crate::import`
+//! The user's own datasets: files dropped on the page or picked, checked by `crate::data::import`
 //! (the CLI's checks), and kept in the Cache API under the URL a shipped dataset's download
 //! would have, so workers read them exactly as they read a shipped one and a reload keeps
 //! them. Nothing leaves the browser.
@@ -6,45 +6,26 @@
 use super::super::dom::{by_id, escape};
 use super::super::fetch::{self, describe};
 use super::{dataset_url, load_dataset, schedule_render, view, with_app};
-use crate::dataset::{Manifest, MANIFEST, TEXTS, VECTORS};
-use crate::import::{self, Given, Imported};
+use crate::data::dataset::{Manifest, MANIFEST, TEXTS, VECTORS};
+use crate::data::import::{self, Given, Imported};
+use crate::experiment::own_datasets::{label, OwnDataset};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::FileList;
 
-/// A stored dataset, as the dataset control lists it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Own {
-    /// `sha256-…`, what the URL says.
-    pub name: String,
-    /// The manifest's name, its size and the hash's first digits.
-    pub label: String,
-}
-
-/// "mine, 300 × 384 (sha256-1a2b3c4d…)".
-pub fn label(name: &str, manifest: &Manifest) -> String {
-    format!(
-        "{}, {} × {} ({}…)",
-        manifest.name,
-        manifest.count,
-        manifest.dim,
-        &name[..name.len().min(import::OWN_PREFIX.len() + 8)]
-    )
-}
-
 /// The stored datasets, from the cache's keys.
-pub async fn list() -> Vec<Own> {
+pub async fn list() -> Vec<OwnDataset> {
     let mut out = Vec::new();
     for url in fetch::cached_urls().await {
         let Some(name) = url
             .strip_suffix(&format!("/{MANIFEST}"))
             .and_then(|u| u.rsplit('/').next())
-            .filter(|n| import::is_own(n))
+            .filter(|n| crate::config::is_own(n))
         else {
             continue;
         };
         if let Some(bytes) = fetch::cached(&url).await {
             if let Ok(m) = Manifest::parse(&bytes.to_vec()) {
-                out.push(Own {
+                out.push(OwnDataset {
                     label: label(name, &m),
                     name: name.to_string(),
                 });
@@ -138,7 +119,7 @@ pub(super) async fn adopt(imported: Imported, how: Option<String>) {
 
 /// Whether a dataset is stored here (it is listed by its manifest).
 pub(super) async fn stored(name: &str) -> bool {
-    import::is_own(name)
+    crate::config::is_own(name)
         && fetch::cached(&format!("{}{MANIFEST}", dataset_url(name)))
             .await
             .is_some()
@@ -149,7 +130,7 @@ pub(super) async fn switch_to(name: &str) {
     let wanted = with_app(|app| app.state.base.dataset.clone()).unwrap_or_default();
     refresh().await;
     with_app(|app| {
-        if import::is_own(&wanted) && wanted != name {
+        if crate::config::is_own(&wanted) && wanted != name {
             app.notices = vec![format!(
                 "The link asked for {wanted}; the data given is {name}, so the runs use that \
                  instead."

@@ -29,8 +29,8 @@ pub struct EncoderInfo {
 
 impl EncoderInfo {
     /// What a dataset's manifest records of vectors this encoder made.
-    pub fn manifest_entry(&self) -> crate::dataset::EmbeddingInfo {
-        crate::dataset::EmbeddingInfo {
+    pub fn manifest_entry(&self) -> crate::data::dataset::EmbeddingInfo {
+        crate::data::dataset::EmbeddingInfo {
             model: format!("sentence-transformers/{}", self.name),
             sha256: self.sha256.into(),
             pooling: "mean over non-padding tokens, L2-normalised".into(),

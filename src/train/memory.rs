@@ -9,7 +9,7 @@
 //! stores. Allocator slack and temporaries come on top, so a run under the limit may still
 //! fail, and the worker's crash message stays for that.
 
-use crate::run::{ModelKind, RunConfig};
+use crate::config::{ModelKind, RunConfig};
 
 /// A wasm32 worker's whole address space.
 pub const WASM32_BYTES: u64 = 4 << 30;
@@ -133,7 +133,7 @@ pub fn check(
          activations {}; make hidden, layers{} or batch smaller",
         size(e.total()),
         size(limit),
-        crate::metrics::group_digits(e.params),
+        crate::base::format::group_digits(e.params),
         size(e.training_state),
         size(e.dataset),
         size(e.activations),

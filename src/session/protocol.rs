@@ -9,8 +9,9 @@
 //! names what is wrong; a worker answers a message it cannot read with a
 //! [`Cause::Protocol`] failure.
 
-use crate::bench::{ProductRate, Speed};
-use crate::session::{Command, Event};
+use crate::config::RunConfig;
+use crate::session::messages::{Command, Event};
+use crate::train::bench::{ProductRate, Speed};
 use serde::{Deserialize, Serialize};
 
 /// Longest JSON message a worker reads (its messages are a few hundred bytes).
@@ -24,32 +25,27 @@ pub enum ToWorker {
     Init(Init),
     /// Evaluates the checkpoint sent beside this message on its own run's validation windows.
     Pretrained(DatasetAt),
-    /// Train until paused, stopped or finished.
-    Run,
-    Pause,
-    /// One optimiser step, then pause.
-    Step,
-    /// End the run for good; its best epoch is kept.
-    Stop,
     /// The run's log (JSON, CSV) and best weights so far.
     Export,
     /// Times training steps and inference batches of a config, as `lvm bench` does.
     Bench(BenchRequest),
     /// Times the study's largest matrix products alone.
-    Products {
-        reps: usize,
-    },
+    Products { reps: usize },
     /// Embeds the sentences sent beside this message with a sentence encoder.
     Embed(EmbedRequest),
     /// The run's model continues the user's sentences, whose vectors (float32, row-major)
     /// come beside this message: answered with an `Event::Continued`.
     Continue,
+    /// Run, pause, step or stop the run: `{"type":"run"}` and so on, the session's own
+    /// commands (last: serde tries it after every other type).
+    #[serde(untagged)]
+    Command(Command),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbedRequest {
-    /// The encoder's name (`crate::embed::ENCODERS`).
+    /// The encoder's name (`crate::data::embed::ENCODERS`).
     pub encoder: String,
     /// URL prefix of its files (`models/all-MiniLM-L6-v2/`), kept in the Cache API.
     pub files: String,
@@ -58,11 +54,12 @@ pub struct EmbedRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Init {
-    /// The run's config as a query string.
-    pub config: String,
+    /// The run's config (as a query string on the wire).
+    #[serde(with = "crate::config::as_query")]
+    pub config: RunConfig,
     /// URL prefix of the dataset's files (`datasets/wiki-29k/`), read from the Cache API.
     pub dataset: String,
-    /// Continue the run saved in this browser (`crate::saved`) instead of starting it.
+    /// Continue the run saved in this browser (`crate::experiment::saved_runs`) instead of starting it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resume: bool,
 }
@@ -76,7 +73,8 @@ pub struct DatasetAt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BenchRequest {
-    pub config: String,
+    #[serde(with = "crate::config::as_query")]
+    pub config: RunConfig,
     pub dataset: String,
     #[serde(default = "default_warmup")]
     pub warmup: usize,
@@ -138,33 +136,9 @@ pub struct BenchReply {
     pub memory_bytes: usize,
 }
 
-/// Why a run failed, so the page can act on it (a corrupt download is evicted from the
-/// cache) without reading the message's words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Cause {
-    /// The run config cannot be used.
-    Config,
-    /// The dataset's files are damaged (a NaN in the vectors, a bad manifest).
-    CorruptData,
-    /// A NaN or infinity in a loss or gradient.
-    NonFinite,
-    /// Pretrained weights that cannot be used on this data.
-    Weights,
-    /// A message the worker cannot read, or one it cannot act on now.
-    Protocol,
-    /// The worker itself: a panic, out of memory, a message that could not be sent.
-    Worker,
-}
-
 impl From<Command> for ToWorker {
     fn from(command: Command) -> Self {
-        match command {
-            Command::Run => ToWorker::Run,
-            Command::Pause => ToWorker::Pause,
-            Command::Step => ToWorker::Step,
-            Command::Stop => ToWorker::Stop,
-        }
+        ToWorker::Command(command)
     }
 }
 
@@ -172,10 +146,7 @@ impl ToWorker {
     /// The session command this message is, if it is one.
     pub fn command(&self) -> Option<Command> {
         match self {
-            ToWorker::Run => Some(Command::Run),
-            ToWorker::Pause => Some(Command::Pause),
-            ToWorker::Step => Some(Command::Step),
-            ToWorker::Stop => Some(Command::Stop),
+            ToWorker::Command(c) => Some(*c),
             _ => None,
         }
     }
@@ -205,12 +176,7 @@ impl ToWorker {
         // serde lets stray keys through on a tagged unit variant; those messages are only a type.
         let unit = matches!(
             message,
-            ToWorker::Run
-                | ToWorker::Pause
-                | ToWorker::Step
-                | ToWorker::Stop
-                | ToWorker::Export
-                | ToWorker::Continue
+            ToWorker::Command(_) | ToWorker::Export | ToWorker::Continue
         );
         if unit && fields != 1 {
             return Err(bad("it takes no fields but its type".into()));
@@ -247,33 +213,42 @@ impl FromWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::RunState;
+    use crate::session::messages::RunState;
 
     #[test]
     fn messages_round_trip_in_the_shape_a_script_writes() {
+        let mlp = RunConfig::from_query("model=mlp&sample=300").unwrap();
         let init = ToWorker::Init(Init {
-            config: "model=mlp&sample=300".into(),
+            config: mlp.clone(),
             dataset: "datasets/wiki-29k/".into(),
             resume: false,
         });
+        // The config travels typed and reads, on the wire, as its link.
         assert_eq!(
             init.to_json(),
-            r#"{"type":"init","config":"model=mlp&sample=300","dataset":"datasets/wiki-29k/"}"#
+            format!(
+                r#"{{"type":"init","config":"{}","dataset":"datasets/wiki-29k/"}}"#,
+                mlp.to_query()
+            )
         );
         let resume = ToWorker::Init(Init {
-            config: "model=mlp".into(),
+            config: mlp.clone(),
             dataset: "d/".into(),
             resume: true,
         });
-        assert_eq!(
-            resume.to_json(),
-            r#"{"type":"init","config":"model=mlp","dataset":"d/","resume":true}"#
+        assert!(resume
+            .to_json()
+            .ends_with(r#","dataset":"d/","resume":true}"#));
+        // A script may write a short query: the model's defaults fill the rest.
+        let short = ToWorker::from_json(
+            r#"{"type":"init","config":"model=mlp&sample=300","dataset":"d/"}"#,
         );
+        assert!(matches!(short, Ok(ToWorker::Init(Init { ref config, .. })) if *config == mlp));
         for m in [
             init,
             resume,
-            ToWorker::Run,
-            ToWorker::Stop,
+            ToWorker::Command(Command::Run),
+            ToWorker::Command(Command::Stop),
             ToWorker::Export,
             ToWorker::Products { reps: 3 },
             ToWorker::Pretrained(DatasetAt {
@@ -286,10 +261,18 @@ mod tests {
         ] {
             assert_eq!(ToWorker::from_json(&m.to_json()).unwrap(), m);
         }
-        assert_eq!(
-            ToWorker::from_json(r#"{"type":"pause"}"#).unwrap(),
-            ToWorker::Pause
-        );
+        // The session's commands are messages of their own type.
+        for (json, command) in [
+            (r#"{"type":"run"}"#, Command::Run),
+            (r#"{"type":"pause"}"#, Command::Pause),
+            (r#"{"type":"step"}"#, Command::Step),
+            (r#"{"type":"stop"}"#, Command::Stop),
+        ] {
+            let m = ToWorker::from_json(json).unwrap();
+            assert_eq!(m.command(), Some(command));
+            assert_eq!(m.to_json(), json);
+        }
+        assert_eq!(ToWorker::Export.command(), None);
         // What tests/e2e's harness sends: the defaults fill what it leaves out.
         let b = ToWorker::from_json(
             r#"{"type":"bench","config":"model=mlp","dataset":"d/","steps":4}"#,
@@ -338,6 +321,10 @@ mod tests {
             "run",
             r#"{"type":"fly"}"#,
             r#"{"type":"run","extra":1}"#,
+            r#"{"type":"pause","x":1}"#,
+            r#"{"type":"explode"}"#,
+            r#"{"type":"init","config":"model=mlp&lr=7","dataset":"d/"}"#,
+            r#"{"type":"bench","config":"model=rnn","dataset":"d/"}"#,
             r#"{"type":"init","config":"model=mlp"}"#,
             r#"{"type":"products","reps":-1}"#,
         ] {
@@ -350,5 +337,9 @@ mod tests {
         );
         assert!(ToWorker::from_json(&long).unwrap_err().contains("at most"));
         assert!(FromWorker::from_json("{").is_err());
+        // A bad config is named by its key, as on the page.
+        let e = ToWorker::from_json(r#"{"type":"init","config":"model=mlp&lr=7","dataset":"d/"}"#)
+            .unwrap_err();
+        assert!(e.contains("lr"), "{e}");
     }
 }

@@ -409,6 +409,23 @@ impl RunConfig {
     }
 }
 
+/// Serde for a `RunConfig` field written as its query string: the page–worker messages carry
+/// a typed config that reads, on the wire, like the link it came from (and that a script
+/// writes by hand); decoding is the strict [`RunConfig::from_query`].
+pub mod as_query {
+    use super::RunConfig;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(config: &RunConfig, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&config.to_query())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RunConfig, D::Error> {
+        let query = String::deserialize(d)?;
+        RunConfig::from_query(&query).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A problem with one key of a run config.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}", if key.is_empty() { message.clone() } else { format!("parameter '{key}': {message}") })]
@@ -481,8 +498,18 @@ fn parse_enum<T: FromStr>(v: &str, allowed: &str) -> Result<T, String> {
         .map_err(|_| format!("'{}' is not one of {allowed}", clip(v)))
 }
 
+/// Prefix of a user dataset's name; the rest is the sha256 of its vectors file.
+pub const OWN_PREFIX: &str = "sha256-";
+
+/// Whether `dataset` names a user dataset rather than one shipped in `datasets/`.
+pub fn is_own(dataset: &str) -> bool {
+    dataset
+        .strip_prefix(OWN_PREFIX)
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 fn parse_dataset(v: &str) -> Result<String, String> {
-    let ok = crate::import::is_own(v)
+    let ok = is_own(v)
         || !v.is_empty()
             && v.len() <= 64
             && v.bytes()
@@ -760,7 +787,7 @@ mod tests {
         let alphabet: Vec<char> = "=&%+?az09.-_\u{e9}\u{1F600}\0 lrmodelbatch"
             .chars()
             .collect();
-        let mut rng = crate::rng::Rng::new(1);
+        let mut rng = crate::base::rng::Rng::new(1);
         for _ in 0..20_000 {
             let n = rng.below(40);
             let s: String = (0..n)

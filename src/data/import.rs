@@ -13,13 +13,12 @@
 //! the vectors, so the name says exactly what a run trained on, and a link to it can say which
 //! file it needs.
 
-use crate::dataset::{Dataset, Document, EmbeddingInfo, Manifest, Source, MANIFEST};
-use crate::npy::{self, DType};
+use crate::config::OWN_PREFIX;
+use crate::data::dataset::{Dataset, Document, EmbeddingInfo, Manifest, Source, MANIFEST};
+use crate::data::npy::{self, DType};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-/// Prefix of a user dataset's name; the rest is the sha256 of its vectors file.
-pub const OWN_PREFIX: &str = "sha256-";
 /// Largest vectors file accepted (the page's download limit too).
 pub const MAX_VECTORS_BYTES: usize = 512 * 1024 * 1024;
 /// Largest texts file accepted.
@@ -28,13 +27,6 @@ pub const MAX_TEXTS_BYTES: usize = 256 * 1024 * 1024;
 pub const MAX_DIM: usize = 65_536;
 /// Rows named one by one in a problem before "and N more".
 const LISTED_ROWS: usize = 5;
-
-/// Whether `dataset` names a user dataset rather than one shipped in `datasets/`.
-pub fn is_own(dataset: &str) -> bool {
-    dataset
-        .strip_prefix(OWN_PREFIX)
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
 
 /// The name a dataset gets from its vectors file's bytes.
 pub fn own_name(vectors: &[u8]) -> String {
@@ -228,7 +220,9 @@ pub fn import_vectors(vectors: Given, texts: Option<Given>) -> Result<Imported, 
         None => vec![(title.clone(), count)],
     };
     let texts_jsonl = documents.map(|docs| {
-        crate::dataset::texts_jsonl(docs.iter().flat_map(|d| &d.sentences).map(String::as_str))
+        crate::data::dataset::texts_jsonl(
+            docs.iter().flat_map(|d| &d.sentences).map(String::as_str),
+        )
     });
     let mut start = 0;
     let documents = layout
@@ -285,7 +279,7 @@ pub fn from_embedded(
     title: &str,
     docs: &[Vec<String>],
     vectors: &[f32],
-    encoder: &crate::embed::EncoderInfo,
+    encoder: &crate::data::embed::EncoderInfo,
 ) -> Result<Imported, Problems> {
     let count = docs.iter().map(Vec::len).sum::<usize>();
     let npy = npy::write(&[count, encoder.dim], vectors, DType::F32);
@@ -340,7 +334,7 @@ const FEW_VALIDATION_WINDOWS: usize = 50;
 
 /// A warning when `count` sentences are too few to compare models on (with the default split).
 pub fn few_windows(count: usize) -> Option<String> {
-    let config = crate::run::RunConfig::default();
+    let config = crate::config::RunConfig::default();
     let windows = count.saturating_sub(config.context);
     let val = (windows as f64 * config.val_fraction).round() as usize;
     (val < FEW_VALIDATION_WINDOWS).then(|| {

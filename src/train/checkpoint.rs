@@ -6,9 +6,9 @@
 //! (= [`FORMAT`]), `config` (the run's URL query string), `dim` (vector width) and `log`
 //! (the [`RunLog`] as JSON).
 
-use crate::metrics::RunLog;
+use crate::config::RunConfig;
 use crate::models::{Model, NamedTensor, Snapshot};
-use crate::run::RunConfig;
+use crate::train::log::RunLog;
 use candle_core::Device;
 use half::f16;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};

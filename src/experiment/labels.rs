@@ -1,8 +1,8 @@
 //! Names for the runs of an experiment that say what sets each apart from its siblings
 //! ("Transformer · lr 1e-4", "MLP · context 20"), generated from the configs, never typed.
 
-use crate::playground::{RunSpec, DATA_KEYS};
-use crate::run::RunConfig;
+use crate::config::RunConfig;
+use crate::experiment::page_state::{RunSpec, DATA_KEYS};
 
 /// One label per run, in order. A key is named on a run when it varies among the runs of the
 /// same model, or when it varies across the experiment and this run sets it away from its
@@ -102,8 +102,8 @@ pub fn short_number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::playground::PageState;
-    use crate::run::ModelKind;
+    use crate::config::ModelKind;
+    use crate::experiment::page_state::PageState;
 
     fn page(query: &str) -> PageState {
         let (s, errors) = PageState::from_query(query);
@@ -171,5 +171,20 @@ mod tests {
         assert_eq!(short_number(0.07), "0.07");
         assert_eq!(describe("lr", "0.001"), "lr 1e-3");
         assert_eq!(describe("hidden", "2048"), "hidden 2048");
+    }
+
+    #[test]
+    fn the_collapse_lessons_runs_are_told_apart() {
+        let names = labels(
+            &PageState::of_lesson(crate::experiment::lessons::find("collapse").unwrap()).runs,
+        );
+        assert_eq!(
+            names,
+            [
+                "Transformer · skip none · lr 1e-3 · patience 0",
+                "Transformer · skip none · lr 1e-4 · patience 5",
+                "Transformer · skip last · lr 1e-3 · patience 0"
+            ]
+        );
     }
 }

@@ -5,15 +5,15 @@
 //! A `[N, context+1, dim]` array of precomputed windows is supported too: there each window's
 //! rows are simply contiguous in their own block.
 
-use crate::rng::{Rng, Stream};
-use crate::run::{RunConfig, SplitKind, WindowsKind};
+use crate::base::rng::{Rng, Stream};
+use crate::config::{RunConfig, SplitKind, WindowsKind};
 use candle_core::{Device, Result as CResult, Tensor};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DataError {
     #[error("{0}")]
-    Npy(#[from] crate::npy::NpyError),
+    Npy(#[from] crate::data::npy::NpyError),
     #[error("expected a [N, dim] chunk stream or [N, context+1, dim] windows, got shape {0:?}")]
     Rank(Vec<usize>),
     #[error("the windows hold a context of {found} but the run asks for {wanted}")]
@@ -89,7 +89,7 @@ impl Windows {
 
     /// From a `.npy`: `[N, dim]` is a chunk stream, `[N, context+1, dim]` precomputed windows.
     pub fn from_npy(bytes: &[u8], context: usize) -> Result<Self, DataError> {
-        let array = crate::npy::read(bytes)?;
+        let array = crate::data::npy::read(bytes)?;
         match array.shape[..] {
             [_, dim] if dim > 0 => Self::from_stream(array.data, dim, context),
             [n, len, dim] if dim > 0 => {
@@ -268,7 +268,7 @@ impl Split {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::npy::{write, DType};
+    use crate::data::npy::{write, DType};
 
     fn stream(n: usize, dim: usize) -> Vec<f32> {
         (0..n * dim).map(|i| 1.0 + i as f32).collect()
