@@ -9,4 +9,6 @@ pub mod own_datasets;
 pub mod page_state;
 pub mod ranking;
 pub mod saved_runs;
+pub mod scheduler;
 pub mod spread;
+pub mod y_axis;

@@ -2,6 +2,7 @@
 //! horizontal lines, and each model's histogram of per-window validation cosines.
 
 use crate::data::cosine::Histogram;
+use crate::experiment::y_axis;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
@@ -54,21 +55,6 @@ fn dash(ctx: &CanvasRenderingContext2d, on: bool) {
     let _ = ctx.set_line_dash(&pattern);
 }
 
-/// A y range that holds every value, padded and rounded to 0.05.
-fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values.filter(|v| v.is_finite()) {
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let lo = ((lo - 0.02) / 0.05).floor() * 0.05;
-    let hi = ((hi + 0.02) / 0.05).ceil() * 0.05;
-    (lo.max(-1.0), hi.min(1.0).max(lo + 0.05))
-}
-
 /// Blanks a canvas.
 pub fn clear(canvas: &HtmlCanvasElement) {
     if let Some(ctx) = context(canvas) {
@@ -76,31 +62,50 @@ pub fn clear(canvas: &HtmlCanvasElement) {
     }
 }
 
+/// The canvas rows (in its own pixels) the curves plot spans, top to bottom: a drag between
+/// two rows zooms to the values they show (`experiment::y_axis::zoom`).
+pub fn plot_rows(canvas: &HtmlCanvasElement) -> (f64, f64) {
+    let (_, _, top, bottom) = MARGINS;
+    (top, canvas.height() as f64 - bottom)
+}
+
+/// A pointer's row in the canvas's own pixels, from its CSS offset (the canvas may be shown
+/// smaller than it is drawn).
+pub fn canvas_row(canvas: &HtmlCanvasElement, css_y: f64) -> f64 {
+    let shown = canvas.get_bounding_client_rect().height().max(1.0);
+    css_y * canvas.height() as f64 / shown
+}
+
 /// Cosine against epoch: one line per series over its seeds' band, the levels dashed across
-/// the whole width.
+/// the whole width. The y range is `zoom` when given, else one that shows every value; the
+/// range drawn is written on the canvas as `data-y-range` ("lo,hi"), which a drag zooms from.
 pub fn curves(
     canvas: &HtmlCanvasElement,
     epochs: usize,
     series: &[Series],
     bands: &[Band],
     levels: &[Level],
+    zoom: Option<(f64, f64)>,
 ) {
     let Some(ctx) = context(canvas) else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
     let (left, right, top, bottom) = MARGINS;
     ctx.clear_rect(0.0, 0.0, w, h);
     ctx.set_font(FONT);
-    let (lo, hi) = y_range(
-        series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.1))
-            .chain(
-                bands
-                    .iter()
-                    .flat_map(|b| b.points.iter().flat_map(|p| [p.1, p.2])),
-            )
-            .chain(levels.iter().map(|l| l.value)),
-    );
+    let (lo, hi) = zoom.unwrap_or_else(|| {
+        y_axis::auto_range(
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1))
+                .chain(
+                    bands
+                        .iter()
+                        .flat_map(|b| b.points.iter().flat_map(|p| [p.1, p.2])),
+                )
+                .chain(levels.iter().map(|l| l.value)),
+        )
+    });
+    let _ = canvas.set_attribute("data-y-range", &format!("{lo},{hi}"));
     let epochs = epochs.max(1) as f64;
     let x = |e: f64| left + (w - left - right) * e / epochs;
     let y = |v: f64| top + (h - top - bottom) * (hi - v) / (hi - lo);
@@ -108,17 +113,17 @@ pub fn curves(
     // Grid and axes.
     ctx.set_line_width(1.0);
     dash(&ctx, false);
-    let step = if hi - lo > 0.6 { 0.1 } else { 0.05 };
-    let mut v = lo;
-    while v <= hi + 1e-9 {
+    for (v, label) in y_axis::ticks((lo, hi)) {
         ctx.set_stroke_style_str(GRID);
         ctx.begin_path();
         ctx.move_to(left, y(v));
         ctx.line_to(w - right, y(v));
         ctx.stroke();
         ctx.set_fill_style_str(AXIS);
-        let _ = ctx.fill_text(&format!("{v:.2}"), 8.0, y(v) + 4.0);
-        v += step;
+        let _ = ctx.fill_text(&label, 4.0, y(v) + 4.0);
+    }
+    if zoom.is_some() {
+        let _ = ctx.fill_text("zoomed: double-click to reset", left + 6.0, top + 12.0);
     }
     let every = (epochs / 10.0).ceil().max(1.0) as usize;
     for e in (0..=epochs as usize).step_by(every) {
@@ -126,11 +131,14 @@ pub fn curves(
     }
     let _ = ctx.fill_text("epoch", (w - right) / 2.0, h - 4.0);
 
-    // Baselines. Their labels keep 12 px apart (copy-last and ridge are often 0.01 apart).
+    // Baselines, bands and runs, clipped to the plot: zoomed in, they run past it. The
+    // baselines' labels sit in the right margin, outside the clip, at their clamped height.
+    let clamp_y = |v: f64| y(v).clamp(top, h - bottom);
+    // Their labels keep 12 px apart (copy-last and ridge are often 0.01 apart).
     let mut label_y: Vec<(usize, f64)> = levels
         .iter()
         .enumerate()
-        .map(|(i, l)| (i, y(l.value) + 4.0))
+        .map(|(i, l)| (i, clamp_y(l.value) + 4.0))
         .collect();
     label_y.sort_by(|a, b| a.1.total_cmp(&b.1));
     for k in 1..label_y.len() {
@@ -138,14 +146,20 @@ pub fn curves(
     }
     label_y.sort_by_key(|&(i, _)| i);
     for (l, &(_, ly)) in levels.iter().zip(&label_y) {
+        ctx.set_fill_style_str("#666");
+        let _ = ctx.fill_text(&format!("{} {:.3}", l.label, l.value), w - right + 6.0, ly);
+    }
+    ctx.save();
+    ctx.begin_path();
+    ctx.rect(left, top, w - left - right, h - top - bottom);
+    ctx.clip();
+    for l in levels {
         ctx.set_stroke_style_str("#888");
         dash(&ctx, true);
         ctx.begin_path();
         ctx.move_to(left, y(l.value));
         ctx.line_to(w - right, y(l.value));
         ctx.stroke();
-        ctx.set_fill_style_str("#666");
-        let _ = ctx.fill_text(&format!("{} {:.3}", l.label, l.value), w - right + 6.0, ly);
     }
 
     // Seed bands under the lines.
@@ -189,6 +203,7 @@ pub fn curves(
         }
     }
     dash(&ctx, false);
+    ctx.restore();
 }
 
 /// A histogram of per-window cosines on [-1, 1]: the model's bars over the copy-last

@@ -149,8 +149,31 @@ test("a lesson opens for a class and shows its full-data curves without training
     assert.equal(await page.textContent(`#ranking-body tr[data-run='${n}'] .best`), best, m);
     assert.match(await page.textContent(`#status-${n}`), /^finished/);
   }
-  assert.ok(await pixelsOf(page, "curves", BLUE) > 0, "the MLP's stored curve is drawn");
+  const drawn = await pixelsOf(page, "curves", BLUE);
+  assert.ok(drawn > 0, "the MLP's stored curve is drawn");
   assert.match(await page.textContent("#legend"), /Transformer validation/);
+  // Drag to zoom: the y range becomes the values under the rows dragged over (the plot spans
+  // canvas rows 14 to 306 of 340), the curves redraw larger; a double-click shows all again.
+  const range = async () => (await page.getAttribute("#curves", "data-y-range")).split(",").map(Number);
+  const [lo, hi] = await range();
+  const box = await page.locator("#curves").boundingBox();
+  const at = (row) => box.y + box.height * row / 340;
+  await page.mouse.move(box.x + box.width / 3, at(14 + 292 * 0.25));
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 3, at(14 + 292 * 0.75), { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction((old) => document.getElementById("curves").getAttribute("data-y-range") !== old,
+    `${lo},${hi}`);
+  const [zlo, zhi] = await range();
+  const [wlo, whi] = [hi - 0.75 * (hi - lo), hi - 0.25 * (hi - lo)];
+  const tol = 0.02 * (hi - lo);
+  assert.ok(Math.abs(zlo - wlo) < tol && Math.abs(zhi - whi) < tol,
+    `zoomed to ${zlo},${zhi}; the rows dragged over show ${wlo},${whi}`);
+  assert.notEqual(await pixelsOf(page, "curves", BLUE), drawn, "the zoomed curve is redrawn at its new scale");
+  await page.dblclick("#curves");
+  await page.waitForFunction((old) => document.getElementById("curves").getAttribute("data-y-range") === old,
+    `${lo},${hi}`);
+  assert.equal(await pixelsOf(page, "curves", BLUE), drawn, "reset, the curve is drawn as before");
   // The menu lists every lesson as a class link.
   const links = await page.$$eval("#lessons-menu a", (as) => as.map((a) => a.getAttribute("href")));
   assert.ok(links.length >= 4 && links.every((l) => /lesson=.*hide=controls/.test(l)), links.join("\n"));

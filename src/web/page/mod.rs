@@ -13,6 +13,7 @@ mod view;
 
 use super::dom::{self, by_id};
 use super::fetch::{self, describe};
+use super::plot;
 use crate::config::{ConfigError, ModelKind, RunConfig};
 use crate::data::dataset::Manifest;
 use crate::experiment::card::{to_start, Cores, Phase, Training};
@@ -20,13 +21,17 @@ use crate::experiment::labels::labels;
 use crate::experiment::lessons;
 use crate::experiment::page_state::PageState;
 use crate::experiment::saved_runs::SavedRuns;
+use crate::experiment::scheduler::{
+    plan_command, CommandPlan, ExportKind, PageAction, Scheduled, Start,
+};
+use crate::experiment::y_axis;
 use crate::session::messages::Cause;
 use crate::session::messages::{Command, Event};
 use crate::session::protocol::{Init, ToWorker};
 use crate::train::memory::{self, WASM32_BYTES, WORKER};
 use gloo::events::{EventListener, EventListenerOptions};
 use loads::{load_dataset, load_pretrained, open_results, show_lesson_logs};
-use runs::{ExportKind, Reply, Taken, WorkerKind, WorkerLink};
+use runs::{Reply, Taken, WorkerKind, WorkerLink};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -71,15 +76,6 @@ pub enum Data {
     },
 }
 
-/// What to do once the dataset is there.
-#[derive(Clone, Copy, PartialEq)]
-enum Start {
-    Train,
-    Step,
-    /// Continue this run's (0-based) saved trainings.
-    Resume(usize),
-}
-
 /// One training of a run (one seed): what it has reported, and its worker once it has one.
 pub struct Slot {
     id: u64,
@@ -115,6 +111,10 @@ pub struct App {
     /// The runs saved in this browser.
     saved: SavedRuns,
     render_scheduled: bool,
+    /// The curves plot's y range as zoomed by a drag (`None`: every value shown).
+    zoom: Option<(f64, f64)>,
+    /// Where a drag on the curves plot began (a canvas row).
+    drag_from: Option<f64>,
 }
 
 thread_local! {
@@ -196,6 +196,8 @@ fn build(not_isolated: Option<&str>) {
         embedding: None,
         saved: SavedRuns::default(),
         render_scheduled: false,
+        zoom: None,
+        drag_from: None,
     };
     let autostart = app.state.autostart;
     let lesson = app.state.lesson;
@@ -280,8 +282,48 @@ fn listen() {
         }
     })
     .forget();
-    // Values under the pointer on the curves plot.
+    // Values under the pointer on the curves plot; a vertical drag zooms its y range (mouse,
+    // pen or finger: pointer events), a double-click shows every value again.
     let curves = by_id("curves");
+    let row = |e: &web_sys::Event| {
+        let canvas = e.target()?.dyn_into::<web_sys::HtmlCanvasElement>().ok()?;
+        let m = e.dyn_ref::<web_sys::MouseEvent>()?;
+        Some((plot::canvas_row(&canvas, m.offset_y() as f64), canvas))
+    };
+    EventListener::new(&curves, "pointerdown", move |e| {
+        if let Some((r, _)) = row(e) {
+            with_app(|app| app.drag_from = Some(r));
+        }
+    })
+    .forget();
+    EventListener::new(&curves, "pointerup", move |e| {
+        let Some((to, canvas)) = row(e) else { return };
+        let drawn = canvas.get_attribute("data-y-range").and_then(|r| {
+            let (lo, hi) = r.split_once(',')?;
+            Some((lo.parse::<f64>().ok()?, hi.parse::<f64>().ok()?))
+        });
+        let (top, bottom) = plot::plot_rows(&canvas);
+        let zoomed = with_app(|app| {
+            let from = app.drag_from.take()?;
+            let z = y_axis::zoom(drawn?, top, bottom, from, to)?;
+            app.zoom = Some(z);
+            Some(())
+        });
+        if zoomed.flatten().is_some() {
+            schedule_render();
+        }
+    })
+    .forget();
+    // A drag released off the plot is no zoom.
+    EventListener::new(&curves, "pointerleave", |_| {
+        with_app(|app| app.drag_from = None);
+    })
+    .forget();
+    EventListener::new(&curves, "dblclick", |_| {
+        with_app(|app| app.zoom = None);
+        schedule_render();
+    })
+    .forget();
     EventListener::new(&curves, "mousemove", |e| {
         if let Some(m) = e.dyn_ref::<web_sys::MouseEvent>() {
             let x = m.offset_x() as f64;
@@ -304,7 +346,9 @@ fn listen() {
                 wasm_bindgen_futures::spawn_local(own_data::forget(name));
                 return;
             }
-            on_action(&action, run_of(&button));
+            if let Some(action) = PageAction::parse(&action, run_of(&button)) {
+                on_action(action);
+            }
         }
     })
     .forget();
@@ -379,21 +423,19 @@ fn on_change(target: &Element) {
     schedule_render();
 }
 
-fn on_action(action: &str, run: Option<usize>) {
+fn on_action(action: PageAction) {
     match action {
-        "train" => {
+        PageAction::Train => {
             with_app(|app| app.train(Start::Train));
         }
-        "copy-link" => copy_link(),
-        "forget-saved" => wasm_bindgen_futures::spawn_local(saved::forget()),
-        "resume-saved" => {
-            if let Some(i) = run {
-                with_app(|app| app.train(Start::Resume(i)));
-            }
+        PageAction::CopyLink => copy_link(),
+        PageAction::ForgetSaved => wasm_bindgen_futures::spawn_local(saved::forget()),
+        PageAction::ResumeSaved(i) => {
+            with_app(|app| app.train(Start::Resume(i)));
         }
-        "embed-text" => text::embed_text(),
-        "continue-text" => text::continue_text(),
-        "add-run" => {
+        PageAction::EmbedText => text::embed_text(),
+        PageAction::ContinueText => text::continue_text(),
+        PageAction::AddRun => {
             let model = dom::document()
                 .get_element_by_id("add-model")
                 .map(|e| value_of(&e))
@@ -401,35 +443,19 @@ fn on_action(action: &str, run: Option<usize>) {
                 .unwrap_or(ModelKind::Mlp);
             with_app(|app| app.edit(|s| s.add_run(model).map(Edit::Insert)));
         }
-        "duplicate" => {
-            if let Some(i) = run {
-                with_app(|app| app.edit(|s| s.duplicate(i).map(Edit::Insert)));
-            }
+        PageAction::Duplicate(i) => {
+            with_app(|app| app.edit(|s| s.duplicate(i).map(Edit::Insert)));
         }
-        "remove" => {
-            if let Some(i) = run {
-                with_app(|app| app.edit(|s| s.remove(i).map(|()| Edit::Remove(i))));
-            }
+        PageAction::Remove(i) => {
+            with_app(|app| app.edit(|s| s.remove(i).map(|()| Edit::Remove(i))));
         }
-        "pretrained" => {
-            if let Some(i) = run {
-                wasm_bindgen_futures::spawn_local(load_pretrained(i));
-            }
+        PageAction::Pretrained(i) => wasm_bindgen_futures::spawn_local(load_pretrained(i)),
+        PageAction::Export(i, kind) => {
+            with_app(|app| app.export(i, kind));
         }
-        "export-json" | "export-csv" | "export-weights" => {
-            let kind = match action {
-                "export-json" => ExportKind::Json,
-                "export-csv" => ExportKind::Csv,
-                _ => ExportKind::Weights,
-            };
-            if let Some(i) = run {
-                with_app(|app| app.export(i, kind));
-            }
+        PageAction::Command(command, run) => {
+            with_app(|app| app.command(command, run));
         }
-        "pause" | "resume" | "step" | "stop" => {
-            with_app(|app| app.command(action, run));
-        }
-        _ => {}
     }
     schedule_render();
 }
@@ -498,11 +524,7 @@ impl App {
             }
         };
         self.pending_start = None;
-        let start = if how == Start::Step {
-            Command::Step
-        } else {
-            Command::Run
-        };
+        let start = how.command();
         let mut slot = |config: RunConfig, resume: bool| {
             self.next_id += 1;
             // A run that cannot fit a worker is refused here, before any starts.
@@ -590,42 +612,36 @@ impl App {
         }
     }
 
-    fn command(&mut self, action: &str, run: Option<usize>) {
-        let trainable =
-            |s: &Slot| matches!(s.training.phase, Phase::Run(_)) && !s.training.is_over();
-        let any = self
-            .cards
-            .iter()
-            .flat_map(|c| &c.slots)
-            .any(|s| trainable(s) || s.training.phase == Phase::Queued);
-        if action == "step" && !any {
-            self.train(Start::Step);
-            return;
-        }
-        let command = match action {
-            "pause" => Command::Pause,
-            "step" => Command::Step,
-            "stop" => Command::Stop,
-            _ => Command::Run,
-        };
+    /// Pause, resume, step or stop, as `scheduler::plan_command` decides.
+    fn command(&mut self, command: Command, run: Option<usize>) {
+        let mut slots: Vec<&mut Slot> = Vec::new();
+        let mut runs = Vec::new();
         for (i, card) in self.cards.iter_mut().enumerate() {
-            if run.is_some_and(|r| r != i) {
-                continue;
-            }
             for slot in &mut card.slots {
-                if slot.training.phase == Phase::Queued {
-                    // Not started yet: it starts as it was told last, or never if stopped.
-                    match command {
-                        Command::Stop => {
-                            slot.training.phase =
-                                Phase::Run(crate::session::messages::RunState::Stopped)
-                        }
-                        c => slot.start = c,
-                    }
-                } else if trainable(slot) {
-                    if let Some(link) = &mut slot.link {
+                runs.push(i);
+                slots.push(slot);
+            }
+        }
+        let mut links = Vec::new();
+        let mut scheduled = Vec::new();
+        for (slot, &run) in slots.into_iter().zip(&runs) {
+            links.push(&mut slot.link);
+            scheduled.push(Scheduled {
+                run,
+                training: &mut slot.training,
+                start: &mut slot.start,
+            });
+        }
+        match plan_command(&mut scheduled, command, run) {
+            CommandPlan::StartStepping => {
+                self.train(Start::Step);
+                return;
+            }
+            CommandPlan::Post(indices) => {
+                for i in indices {
+                    if let Some(link) = links[i].as_mut() {
                         if let Err(e) = link.post(&command.into()) {
-                            slot.training.crashed(e);
+                            scheduled[i].training.crashed(e);
                         }
                     }
                 }

@@ -2,6 +2,7 @@
 //! decoding what it sends. What the messages mean for the page is `crate::experiment::card`'s business.
 
 use super::super::fetch::describe;
+use crate::experiment::scheduler::ExportKind;
 use crate::session::messages::Event;
 use crate::session::protocol::{FromWorker, ToWorker};
 use js_sys::{Array, Uint8Array};
@@ -28,14 +29,6 @@ pub enum WorkerKind {
     Threaded(usize),
     /// The sentence encoder.
     Encoder,
-}
-
-/// What "Export" asked for, remembered until the worker's reply arrives.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ExportKind {
-    Json,
-    Csv,
-    Weights,
 }
 
 /// A message from a worker, decoded.
@@ -69,6 +62,7 @@ pub struct WorkerLink {
     ready: bool,
     /// Messages (and their transfer lists) waiting for the worker's "ready".
     queue: Vec<(JsValue, Array)>,
+    /// What "Export" asked for, remembered until the worker's reply arrives.
     pub export: Option<ExportKind>,
     _handlers: Handlers,
 }

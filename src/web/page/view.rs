@@ -524,7 +524,14 @@ fn render_curves(app: &App, labels: &[String]) {
             }
         ));
     }
-    plot::curves(&canvas, plotted_epochs(app), &series, &bands, &levels);
+    plot::curves(
+        &canvas,
+        plotted_epochs(app),
+        &series,
+        &bands,
+        &levels,
+        app.zoom,
+    );
     by_id("legend").set_inner_html(&legend);
 }
 
