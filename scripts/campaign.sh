@@ -28,6 +28,9 @@ mkdir -p "$OUT"
 echo "$(ps -o pgid= $$ | tr -d ' ')" > "$PIDFILE.group"
 [ -x "$LVM" ] || { echo "build it first: cargo build --release --bin lvm" >&2; exit 1; }
 
+# Threads per training: results are bit-identical at any thread count, so this only trades the
+# campaign's speed against the rest of the machine (it runs at the lowest priority either way).
+THREADS=${THREADS:-1}
 SWEEP_SAMPLE=4000
 SWEEP_EPOCHS=8
 WARMUP=400
@@ -64,9 +67,9 @@ train() {
   mkdir -p "$dir"
   local cmd
   if [ -f "$dir/state.safetensors" ]; then
-    cmd=("$LVM" --threads 1 train --dataset "datasets/$dataset" --resume "$dir")
+    cmd=("$LVM" --threads "$THREADS" train --dataset "datasets/$dataset" --resume "$dir")
   else
-    cmd=("$LVM" --threads 1 train --dataset "datasets/$dataset" --url "$config" --f16 --out "$dir")
+    cmd=("$LVM" --threads "$THREADS" train --dataset "datasets/$dataset" --url "$config" --f16 --out "$dir")
   fi
   echo "$(date -u +%FT%TZ) ${cmd[*]}" | tee -a "$OUT/commands.log"
   # The training's own pid goes to $PIDFILE, so `kill -STOP/-CONT $(cat $PIDFILE)` pauses and
