@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check the project has, in the order a failure is cheapest to find:
-# formatting, lints (native and wasm32), native tests, the core on wasm32 in headless
+# formatting, lints (native and wasm32), native tests, a sweep as a job array on a real
+# one-node Slurm, the core on wasm32 in headless
 # Chromium, then the page built by Trunk and driven end to end in headless Chromium, then
 # every fuzz target for 20 s (a new parser panic fails the check; the long runs are the
 # README's, not here).
@@ -25,6 +26,9 @@ cargo clippy --target wasm32-unknown-unknown --no-default-features --lib --bin p
 
 step "native tests"
 cargo test
+
+step "the Slurm job-array path on a one-node Slurm (tests/slurm/array.sh; scripts/slurm-local.sh starts and stops it)"
+bash tests/slurm/array.sh
 
 step "wasm32 tests in headless Chromium"
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \

@@ -7,7 +7,7 @@
 #     dependency of the CLI is missing from the registry; see shared/TOOLCHAIN.md)
 #   Trunk 0.21.14 (0.22 needs a newer rustc)
 #   for tests: Debian chromium + chromium-driver, Node.js, and npm's playwright-core; cargo-fuzz
-#     for scripts/fuzz.sh
+#     for scripts/fuzz.sh; slurm-wlm and munge for the job-array test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 serve_only=false
@@ -38,6 +38,8 @@ apt_packages=()
 command -v chromium >/dev/null || apt_packages+=(chromium)
 command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
 command -v npm >/dev/null || apt_packages+=(nodejs npm)
+# A one-node Slurm for tests/slurm/array.sh (scripts/slurm-local.sh starts it).
+command -v slurmctld >/dev/null || apt_packages+=(slurm-wlm munge)
 if ((${#apt_packages[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null

@@ -156,6 +156,8 @@ test("a lesson opens for a class and shows its full-data curves without training
   // canvas rows 14 to 306 of 340), the curves redraw larger; a double-click shows all again.
   const range = async () => (await page.getAttribute("#curves", "data-y-range")).split(",").map(Number);
   const [lo, hi] = await range();
+  // The mouse acts where the page shows the plot: scroll it into view first.
+  await page.locator("#curves").scrollIntoViewIfNeeded();
   const box = await page.locator("#curves").boundingBox();
   const at = (row) => box.y + box.height * row / 340;
   await page.mouse.move(box.x + box.width / 3, at(14 + 292 * 0.25));
