@@ -25,13 +25,13 @@ use crate::experiment::scheduler::{
     plan_command, CommandPlan, ExportKind, PageAction, Scheduled, Start,
 };
 use crate::experiment::y_axis;
-use crate::session::messages::Cause;
-use crate::session::messages::{Command, Event};
-use crate::session::protocol::{Init, ToWorker};
+
+use crate::session::messages::{Cause, Command, Event};
+use crate::session::protocol::{FromWorker, Init, ToWorker};
 use crate::train::memory::{self, WASM32_BYTES, WORKER};
 use gloo::events::{EventListener, EventListenerOptions};
 use loads::{load_dataset, load_pretrained, open_results, show_lesson_logs};
-use runs::{Reply, Taken, WorkerKind, WorkerLink};
+use runs::{Reply, WorkerKind, WorkerLink};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -682,12 +682,17 @@ fn on_reply(id: u64, reply: Reply) {
         let mut export = None;
         let mut saved_now = None;
         match link.take(reply) {
-            Taken::Nothing | Taken::Other(_) => {}
-            Taken::Crashed(message) => slot.training.crashed(message),
-            Taken::Export(kind, weights, json, csv) => export = Some((kind, weights, json, csv)),
-            Taken::Event(event) => {
+            None => {}
+            Some(Reply::Crashed(message)) => slot.training.crashed(message),
+            Some(Reply::Message(FromWorker::Export(log), Some(weights))) => {
+                export = link
+                    .export
+                    .take()
+                    .map(|kind| (kind, weights, log.json, log.csv));
+            }
+            Some(Reply::Message(FromWorker::Event { event }, _)) => {
                 corrupt = matches!(
-                    &*event,
+                    &event,
                     Event::Failed {
                         cause: Cause::CorruptData,
                         ..
@@ -696,12 +701,13 @@ fn on_reply(id: u64, reply: Reply) {
                 if let Event::Saved {
                     epoch,
                     result: Ok(bytes),
-                } = &*event
+                } = &event
                 {
                     saved_now = Some((*epoch, *bytes));
                 }
-                slot.training.apply(*event);
+                slot.training.apply(event);
             }
+            Some(Reply::Message(other, _)) => slot.training.crashed(runs::unexpected(&other)),
         }
         if slot.training.is_over() {
             // A worker came free.

@@ -3,7 +3,6 @@
 
 use super::super::fetch::describe;
 use crate::experiment::scheduler::ExportKind;
-use crate::session::messages::Event;
 use crate::session::protocol::{FromWorker, ToWorker};
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -31,23 +30,10 @@ pub enum WorkerKind {
     Encoder,
 }
 
-/// A message from a worker, decoded.
+/// What a worker's link hears: a message, with the bytes that came beside it (an export's
+/// weights, embedded vectors), or the worker's end.
 pub enum Reply {
-    Ready,
-    Event(Box<Event>),
-    Export {
-        weights: Vec<u8>,
-        json: String,
-        csv: String,
-    },
-    /// An embedding job's progress, and its vectors (float32 bytes) with their shape.
-    Embedding(String, f64),
-    Embedded {
-        vectors: Vec<u8>,
-        count: usize,
-        dim: usize,
-        seconds: f64,
-    },
+    Message(FromWorker, Option<Vec<u8>>),
     Crashed(String),
 }
 
@@ -88,33 +74,9 @@ pub fn decode(data: JsValue) -> Reply {
         ),
         _ => return Reply::Crashed("the worker sent an unknown message".into()),
     };
-    match (FromWorker::from_json(&json), bytes) {
-        (Ok(FromWorker::Ready { .. }), _) => Reply::Ready,
-        (Ok(FromWorker::Event { event }), _) => Reply::Event(Box::new(event)),
-        (Ok(FromWorker::Export(log)), Some(weights)) => Reply::Export {
-            weights,
-            json: log.json,
-            csv: log.csv,
-        },
-        (Ok(FromWorker::Embedding { status, fraction }), _) => Reply::Embedding(status, fraction),
-        (
-            Ok(FromWorker::Embedded {
-                count,
-                dim,
-                seconds,
-            }),
-            Some(vectors),
-        ) => Reply::Embedded {
-            vectors,
-            count,
-            dim,
-            seconds,
-        },
-        (Ok(other), _) => Reply::Crashed(format!(
-            "the worker sent a message the page does not expect: {}",
-            other.to_json().chars().take(60).collect::<String>()
-        )),
-        (Err(e), _) => Reply::Crashed(e),
+    match FromWorker::from_json(&json) {
+        Ok(message) => Reply::Message(message, bytes),
+        Err(e) => Reply::Crashed(e),
     }
 }
 
@@ -196,38 +158,33 @@ impl WorkerLink {
         self.send(data.into(), Array::of1(&copy.buffer()))
     }
 
-    /// Handles what only the link needs (ready, exports); returns the rest for the card.
-    pub fn take(&mut self, reply: Reply) -> Taken {
+    /// Handles what only the link needs: "ready" sends the queued messages, a crash ends the
+    /// worker. Everything else is for the card (`None`: nothing is).
+    pub fn take(&mut self, reply: Reply) -> Option<Reply> {
         match reply {
-            Reply::Ready => {
+            Reply::Message(FromWorker::Ready { .. }, _) => {
                 self.ready = true;
                 for (m, t) in std::mem::take(&mut self.queue) {
                     if let Err(e) = self.send(m, t) {
-                        return Taken::Crashed(e);
+                        self.worker.terminate();
+                        return Some(Reply::Crashed(e));
                     }
                 }
-                Taken::Nothing
+                None
             }
             Reply::Crashed(message) => {
                 self.worker.terminate();
-                Taken::Crashed(message)
+                Some(Reply::Crashed(message))
             }
-            Reply::Export { weights, json, csv } => match self.export.take() {
-                Some(kind) => Taken::Export(kind, weights, json, csv),
-                None => Taken::Nothing,
-            },
-            Reply::Event(event) => Taken::Event(event),
-            other => Taken::Other(other),
+            other => Some(other),
         }
     }
 }
 
-/// What a reply means beyond the link.
-pub enum Taken {
-    Nothing,
-    Event(Box<Event>),
-    Crashed(String),
-    Export(ExportKind, Vec<u8>, String, String),
-    /// What only an embedding job sends.
-    Other(Reply),
+/// A message the page did not expect of this worker, as a crash's words.
+pub fn unexpected(message: &FromWorker) -> String {
+    format!(
+        "the worker sent a message the page does not expect: {}",
+        message.to_json().chars().take(60).collect::<String>()
+    )
 }

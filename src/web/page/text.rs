@@ -8,10 +8,11 @@
 use super::super::dom::{by_id, set_text};
 use super::super::fetch;
 use super::own_data;
-use super::runs::{Reply, Taken, WorkerKind, WorkerLink};
+use super::runs::{Reply, WorkerKind, WorkerLink};
 use super::with_app;
 use crate::data::embed::{EncoderInfo, MINILM};
-use crate::session::protocol::{EmbedRequest, ToWorker};
+use crate::session::messages::Event;
+use crate::session::protocol::{EmbedRequest, FromWorker, ToWorker};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlProgressElement, HtmlTextAreaElement};
@@ -184,35 +185,43 @@ fn on_reply(reply: Reply) {
         let pending = app.embedding.as_mut()?;
         let ids = pending.purpose.ids();
         let status = |error, text: &str, fraction| status_at(ids, error, text, fraction);
+        let failed = |app: &mut super::App, message: &str| {
+            app.embedding = None;
+            status(true, &format!("The embedding failed: {message}"), 0.0);
+            None
+        };
         match pending.link.take(reply) {
-            Taken::Nothing | Taken::Export(..) => None,
-            Taken::Other(Reply::Embedding(text, fraction)) => {
+            None => None,
+            Some(Reply::Message(
+                FromWorker::Embedding {
+                    status: text,
+                    fraction,
+                },
+                _,
+            )) => {
                 status(false, &text, fraction);
                 None
             }
-            Taken::Other(Reply::Embedded {
-                vectors,
-                count,
-                dim,
-                seconds,
-            }) => Some(
+            Some(Reply::Message(
+                FromWorker::Embedded {
+                    count,
+                    dim,
+                    seconds,
+                },
+                Some(vectors),
+            )) => Some(
                 app.embedding
                     .take()
                     .map(|p| (p, vectors, count, dim, seconds)),
             ),
-            Taken::Crashed(message) => {
-                app.embedding = None;
-                status(true, &format!("The embedding failed: {message}"), 0.0);
-                None
-            }
-            Taken::Event(event) => {
-                if let crate::session::messages::Event::Failed { message, .. } = *event {
-                    app.embedding = None;
-                    status(true, &format!("The embedding failed: {message}"), 0.0);
-                }
-                None
-            }
-            Taken::Other(_) => None,
+            Some(Reply::Crashed(message)) => failed(app, &message),
+            Some(Reply::Message(
+                FromWorker::Event {
+                    event: Event::Failed { message, .. },
+                },
+                _,
+            )) => failed(app, &message),
+            Some(Reply::Message(other, _)) => failed(app, &super::runs::unexpected(&other)),
         }
     })
     .flatten()
