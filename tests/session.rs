@@ -230,3 +230,67 @@ fn a_typed_text_is_continued_by_the_model_and_by_copy_last() {
     // Asking changes nothing: the run is where it was.
     assert_eq!(s.state(), RunState::Finished);
 }
+
+/// What the worker and the JS API start from: a session built from a config and a dataset
+/// (here the shipped brown-29k, on a sample), which trains and, saved and resumed on the same
+/// dataset, goes on to the same bits as the session that never stopped.
+#[test]
+fn a_session_builds_itself_from_a_config_and_a_dataset_and_resumes_on_it() {
+    use lvm_playground::config::RunConfig;
+    use lvm_playground::data::dataset::Dataset;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/brown-29k");
+    let read = |f: &str| std::fs::read(root.join(f)).unwrap();
+    let dataset = Dataset::from_bytes(&read("manifest.json"), &read("vectors.npy"), None).unwrap();
+    let config =
+        RunConfig::from_query("dataset=brown-29k&model=linear&sample=300&epochs=2").unwrap();
+
+    let (mut whole, started) = Session::on(&config, &dataset, zero_clock).unwrap();
+    match started {
+        Event::Started {
+            config: c,
+            train_windows,
+            val_windows,
+            ..
+        } => {
+            assert_eq!(c, config.to_query());
+            assert_eq!((train_windows, val_windows), (270, 30));
+        }
+        other => panic!("{other:?}"),
+    }
+    whole.command(Command::Run);
+    while whole.state() == RunState::Running {
+        whole.work(100);
+    }
+    assert_eq!(whole.state(), RunState::Finished);
+
+    let (mut first, _) = Session::on(&config, &dataset, zero_clock).unwrap();
+    first.command(Command::Run);
+    let mut epochs = 0;
+    while epochs < 1 {
+        epochs += first
+            .work(1)
+            .iter()
+            .filter(|e| matches!(e, Event::Epoch { .. }))
+            .count();
+    }
+    let state = first.trainer().save_state().unwrap();
+    let (mut rest, _) = Session::resumed_on(&state, &dataset, zero_clock).unwrap();
+    // It holds the saved epoch (a fresh session would hold none, and reach the same bits).
+    assert_eq!(
+        rest.trainer().log().epochs,
+        first.trainer().log().epochs[..1]
+    );
+    rest.command(Command::Run);
+    while rest.state() == RunState::Running {
+        rest.work(100);
+    }
+    let figures = |s: &Session| {
+        let mut log = s.trainer().log().clone();
+        for e in &mut log.epochs {
+            (e.seconds, e.samples_per_second) = (0.0, 0.0);
+        }
+        serde_json::to_string(&log).unwrap()
+    };
+    assert_eq!(figures(&rest), figures(&whole));
+    assert_eq!(rest.trainer().log().epochs.len(), 2);
+}

@@ -9,7 +9,8 @@
 pub mod messages;
 pub mod protocol;
 
-use crate::data::dataset::nearest;
+use crate::config::RunConfig;
+use crate::data::dataset::{nearest, Dataset};
 use crate::data::windows::{Split, Windows};
 use crate::models::Model;
 use crate::session::messages::{Command, Continuation, Event, Example, RunState};
@@ -141,6 +142,32 @@ pub struct Session {
 }
 
 impl Session {
+    /// A paused session training `config` on `dataset`, and the event that describes it:
+    /// what the worker and the JS API both start from. The trainer reports every step.
+    pub fn on(
+        config: &RunConfig,
+        dataset: &Dataset,
+        clock: Clock,
+    ) -> Result<(Self, Event), TrainError> {
+        let windows = dataset.windows(config.context)?;
+        let trainer = Trainer::new(config, &windows, &Device::Cpu, clock)?;
+        Ok(Self::new(trainer, clock, 1))
+    }
+
+    /// A run saved with `save_state` continued on the same dataset: the same bits as a run
+    /// that never stopped.
+    pub fn resumed_on(
+        state: &[u8],
+        dataset: &Dataset,
+        clock: Clock,
+    ) -> Result<(Self, Event), String> {
+        let config = crate::train::saved_config(state).map_err(|e| e.to_string())?;
+        let windows = dataset.windows(config.context).map_err(|e| e.to_string())?;
+        let trainer =
+            Trainer::resume(state, &windows, &Device::Cpu, clock).map_err(|e| e.to_string())?;
+        Ok(Self::new(trainer, clock, 1))
+    }
+
     /// A paused session for `trainer`, and the event that describes it.
     pub fn new(trainer: Trainer, clock: Clock, report_every: u64) -> (Self, Event) {
         let started = Event::Started {

@@ -14,8 +14,6 @@ use crate::data::dataset::Dataset;
 use crate::session::messages::{Event, RunState};
 use crate::session::protocol::ToWorker;
 use crate::session::{evaluate_checkpoint, Session};
-use crate::train::{saved_config, Trainer};
-use candle_core::Device;
 use wasm_bindgen::prelude::*;
 
 /// One training run in this thread.
@@ -111,21 +109,15 @@ impl Run {
 
 impl Run {
     pub(crate) fn on(cfg: &RunConfig, dataset: &Dataset) -> Result<Run, String> {
-        let windows = dataset.windows(cfg.context).map_err(|e| e.to_string())?;
-        let trainer =
-            Trainer::new(cfg, &windows, &Device::Cpu, super::now).map_err(|e| e.to_string())?;
-        let (session, started) = Session::new(trainer, super::now, 1);
+        let (session, started) =
+            Session::on(cfg, dataset, super::now).map_err(|e| e.to_string())?;
         Ok(Run { session, started })
     }
 
     /// A saved run continued (its `started` event describes it; `Session::resumed` says what
     /// it had done).
     pub(crate) fn resumed(state: &[u8], dataset: &Dataset) -> Result<Run, String> {
-        let cfg = saved_config(state).map_err(|e| e.to_string())?;
-        let windows = dataset.windows(cfg.context).map_err(|e| e.to_string())?;
-        let trainer = Trainer::resume(state, &windows, &Device::Cpu, super::now)
-            .map_err(|e| e.to_string())?;
-        let (session, started) = Session::new(trainer, super::now, 1);
+        let (session, started) = Session::resumed_on(state, dataset, super::now)?;
         Ok(Run { session, started })
     }
 
