@@ -1,7 +1,7 @@
 // Experiments on the page: any list of runs side by side, from one link.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, open, waitForState, exportText, pixelsOf } from "./harness.mjs";
+import { serve, launch, open, waitForState, exportText, pixelsOf, drawnAt } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -40,8 +40,10 @@ test("add a run, duplicate it, change its lr, train both: two labelled curves", 
   const legend = await page.textContent("#legend");
   assert.match(legend, /MLP · lr 1e-3 validation/);
   assert.match(legend, /MLP · lr 1e-4 validation/);
-  assert.ok(await pixelsOf(page, "curves", BLUE) > 0, "run 1's curve is drawn");
-  assert.ok(await pixelsOf(page, "curves", RED) > 0, "run 2's curve is drawn");
+  for (const [n, colour] of [["1", BLUE], ["2", RED]]) {
+    const best = Number(await page.textContent(`#ranking-body tr[data-run='${n}'] .best`));
+    assert.ok(await drawnAt(page, colour, 1, 1, best), `run ${n}'s epoch-1 point is drawn at its cosine ${best}`);
+  }
   assert.equal(await page.locator("#ranking-body tr").count(), 2);
   // Values under the pointer: at epoch 1 (the axis's right end, 170 px in from the edge).
   const box = await page.locator("#curves").boundingBox();

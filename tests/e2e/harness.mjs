@@ -317,6 +317,24 @@ export async function pixelsOf(page, id, [r, g, b]) {
   }, [id, r, g, b]);
 }
 
+/**
+ * Whether the curves plot shows a point of colour (r, g, b) where `value` at `epoch` is drawn
+ * (on an axis of `epochs` epochs, in the y range the canvas says it drew): a pixel of that
+ * colour within 3 px of the spot. The plot's margins are web/plot.rs's MARGINS.
+ */
+export async function drawnAt(page, [r, g, b], epoch, epochs, value) {
+  return page.evaluate(([r, g, b, epoch, epochs, value]) => {
+    const c = document.getElementById("curves");
+    const [lo, hi] = c.getAttribute("data-y-range").split(",").map(Number);
+    const [left, right, top, bottom] = [52, 170, 14, 34];
+    const x = Math.round(left + (c.width - left - right) * epoch / epochs);
+    const y = Math.round(top + (c.height - top - bottom) * (hi - value) / (hi - lo));
+    const d = c.getContext("2d").getImageData(x - 3, y - 3, 7, 7).data;
+    for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b && d[i + 3] > 200) return true;
+    return false;
+  }, [r, g, b, epoch, epochs, value]);
+}
+
 /** The card's (run's, 1-based) total step count, from its status line ("… (total 17) …"), or 0. */
 export async function totalSteps(page, model) {
   const text = await page.textContent(`#status-${model}`);
