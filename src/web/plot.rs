@@ -25,14 +25,21 @@ pub struct Level<'a> {
 }
 
 const FONT: &str = "12px system-ui, sans-serif";
-/// The curves plot's margins: left, right (baseline labels), top, bottom (epoch axis).
-const MARGINS: (f64, f64, f64, f64) = (52.0, 170.0, 14.0, 34.0);
+/// Below this width (a phone) the baselines' labels move inside the plot.
+const NARROW: f64 = 600.0;
+
+/// The curves plot's margins on a canvas `w` pixels wide: left (value axis), right (the
+/// baselines' labels, or none on a narrow canvas), top, bottom (epoch axis).
+fn margins(w: f64) -> (f64, f64, f64, f64) {
+    let right = if w < NARROW { 8.0 } else { 170.0 };
+    (52.0, right, 14.0, 34.0)
+}
 
 /// The epoch (1-based) under a point `css_x` pixels from the curves canvas's left edge, as
 /// drawn by [`curves`] with `epochs` on its axis; `None` off the plot.
 pub fn epoch_at(canvas: &HtmlCanvasElement, epochs: usize, css_x: f64) -> Option<usize> {
-    let (left, right, _, _) = MARGINS;
     let w = canvas.width() as f64;
+    let (left, right, _, _) = margins(w);
     // The canvas may be shown narrower than it is drawn (max-width: 100%).
     let shown = canvas.get_bounding_client_rect().width().max(1.0);
     let x = css_x * w / shown;
@@ -65,7 +72,7 @@ pub fn clear(canvas: &HtmlCanvasElement) {
 /// The canvas rows (in its own pixels) the curves plot spans, top to bottom: a drag between
 /// two rows zooms to the values they show (`experiment::y_axis::zoom`).
 pub fn plot_rows(canvas: &HtmlCanvasElement) -> (f64, f64) {
-    let (_, _, top, bottom) = MARGINS;
+    let (_, _, top, bottom) = margins(canvas.width() as f64);
     (top, canvas.height() as f64 - bottom)
 }
 
@@ -87,9 +94,15 @@ pub fn curves(
     levels: &[Level],
     zoom: Option<(f64, f64)>,
 ) {
+    // Drawn at the width it is shown (the page caps it at 900 px), so its 12 px labels stay
+    // 12 px on a phone instead of shrinking with a scaled-down canvas.
+    let shown = canvas.client_width();
+    if shown > 0 && canvas.width() != shown as u32 {
+        canvas.set_width(shown as u32);
+    }
     let Some(ctx) = context(canvas) else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
-    let (left, right, top, bottom) = MARGINS;
+    let (left, right, top, bottom) = margins(w);
     ctx.clear_rect(0.0, 0.0, w, h);
     ctx.set_font(FONT);
     let (lo, hi) = zoom.unwrap_or_else(|| {
@@ -147,7 +160,15 @@ pub fn curves(
     label_y.sort_by_key(|&(i, _)| i);
     for (l, &(_, ly)) in levels.iter().zip(&label_y) {
         ctx.set_fill_style_str("#666");
-        let _ = ctx.fill_text(&format!("{} {:.3}", l.label, l.value), w - right + 6.0, ly);
+        let text = format!("{} {:.3}", l.label, l.value);
+        if w < NARROW {
+            // Inside the plot, right-aligned just above its line.
+            ctx.set_text_align("right");
+            let _ = ctx.fill_text(&text, w - right - 2.0, ly - 7.0);
+            ctx.set_text_align("left");
+        } else {
+            let _ = ctx.fill_text(&text, w - right + 6.0, ly);
+        }
     }
     ctx.save();
     ctx.begin_path();

@@ -134,6 +134,12 @@ test("at phone width the page does not scroll sideways", async () => {
   await page.waitForSelector("#controls [data-action=train]:not([disabled])", { state: "attached" });
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `laid out ${width} px wide`);
+  // The curves are drawn at the width they are shown, so their 12 px labels stay 12 px.
+  const [drawnWidth, shownWidth] = await page.evaluate(() => {
+    const c = document.getElementById("curves");
+    return [c.width, c.getBoundingClientRect().width];
+  });
+  assert.ok(Math.abs(drawnWidth - shownWidth) <= 1 && shownWidth < 390, `drawn ${drawnWidth} px, shown ${shownWidth} px`);
   await context.close();
 });
 
