@@ -37,7 +37,7 @@ write_conf() {
   cat > "$CONF" <<EOF
 # Written by scripts/slurm-local.sh: one node, this machine.
 ClusterName=local
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -62,7 +62,7 @@ SlurmdTimeout=30
 InactiveLimit=0
 MinJobAge=300
 KillWait=5
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=main Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
   # slurmd reads cgroup.conf even with proctrack/linuxproc and task/none; Slurm 22.05 (Debian
@@ -97,7 +97,8 @@ start_daemon() {
 start() {
   mkdir -p "$STATE"
   install
-  [ -f "$CONF" ] && grep -q 'slurm-local.sh' "$CONF" || write_conf
+  # A fresh config unless this cluster already runs (loopback addresses: no DNS needed).
+  running slurmctld || write_conf
   start_munge
   start_daemon slurmctld
   start_daemon slurmd
