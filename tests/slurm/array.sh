@@ -17,14 +17,15 @@ export LVM=${LVM:-$root/target/debug/lvm}
 work=$(mktemp -d /tmp/lvm-slurm-test.XXXXXX)
 started_here=false
 cleanup() {
+  cd "$root"
   scancel --name=lvm-sweep,lvm-gather 2>/dev/null || true
   rm -rf "$work"
-  if $started_here; then bash scripts/slurm-local.sh stop || true; fi
+  if $started_here; then bash "$root/scripts/slurm-local.sh" stop || true; fi
 }
 trap cleanup EXIT
 
 if ! timeout 5 sinfo -h >/dev/null 2>&1; then
-  bash scripts/slurm-local.sh start
+  bash "$root/scripts/slurm-local.sh" start
   started_here=true
 fi
 
