@@ -617,6 +617,7 @@ fn encode_value(v: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::{Activation, Skip, MAX_QUERY_LEN};
+    use crate::experiment::lessons::{find, LESSONS};
 
     fn open(query: &str) -> PageState {
         let (s, errors) = PageState::from_query(query);
@@ -741,7 +742,7 @@ mod tests {
 
     #[test]
     fn a_bare_lesson_link_opens_the_lessons_runs() {
-        let lesson = crate::experiment::lessons::find("linear").unwrap();
+        let lesson = find("linear").unwrap();
         let (bare, errors) = PageState::from_query("?lesson=linear&hide=controls");
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(bare.runs, PageState::of_lesson(lesson).runs);
@@ -962,17 +963,14 @@ mod tests {
 
     #[test]
     fn every_lesson_opens_cleanly_with_a_log_slot_per_run() {
-        assert!((4..=8).contains(&crate::experiment::lessons::LESSONS.len()));
-        for l in crate::experiment::lessons::LESSONS {
+        assert!((4..=8).contains(&LESSONS.len()));
+        for l in LESSONS {
             let (state, errors) = PageState::from_query(&l.link());
             assert!(errors.is_empty(), "{}: {errors:?}", l.id);
             assert!(state.hide_controls);
             assert_eq!(state.runs.len(), l.logs.len(), "{}", l.id);
             assert!(l.story.iter().all(|s| s.ends_with('.')), "{}", l.id);
-            assert_eq!(
-                crate::experiment::lessons::find(l.id).map(|f| f.id),
-                Some(l.id)
-            );
+            assert_eq!(find(l.id).map(|f| f.id), Some(l.id));
         }
     }
 
@@ -981,7 +979,7 @@ mod tests {
     #[test]
     fn shipped_logs_are_runs_of_the_lessons_configs() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for l in crate::experiment::lessons::LESSONS {
+        for l in LESSONS {
             let state = PageState::of_lesson(l);
             for (run, log) in state.runs.iter().zip(l.logs) {
                 let Some(path) = log else { continue };

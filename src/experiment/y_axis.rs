@@ -56,9 +56,8 @@ pub fn ticks(range: (f64, f64)) -> Vec<(f64, String)> {
             break;
         }
     }
-    let decimals = if step >= 0.1 {
-        1
-    } else if step >= 0.01 {
+    // At least two decimals (0.40, not 0.4), and as many as the step needs.
+    let decimals = if step >= 0.01 {
         2
     } else if step >= 0.001 {
         3
@@ -70,7 +69,7 @@ pub fn ticks(range: (f64, f64)) -> Vec<(f64, String)> {
     (first..=last)
         .map(|k| {
             let v = k as f64 * step;
-            (v, format!("{v:.decimals$}", decimals = decimals.max(2)))
+            (v, format!("{v:.decimals$}"))
         })
         .collect()
 }

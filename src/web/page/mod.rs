@@ -25,7 +25,6 @@ use crate::experiment::scheduler::{
     plan_command, CommandPlan, ExportKind, PageAction, Scheduled, Start,
 };
 use crate::experiment::y_axis;
-
 use crate::session::messages::{Cause, Command, Event};
 use crate::session::protocol::{FromWorker, Init, ToWorker};
 use crate::train::memory::{self, WASM32_BYTES, WORKER};
@@ -614,23 +613,17 @@ impl App {
 
     /// Pause, resume, step or stop, as `scheduler::plan_command` decides.
     fn command(&mut self, command: Command, run: Option<usize>) {
-        let mut slots: Vec<&mut Slot> = Vec::new();
-        let mut runs = Vec::new();
-        for (i, card) in self.cards.iter_mut().enumerate() {
-            for slot in &mut card.slots {
-                runs.push(i);
-                slots.push(slot);
-            }
-        }
         let mut links = Vec::new();
         let mut scheduled = Vec::new();
-        for (slot, &run) in slots.into_iter().zip(&runs) {
-            links.push(&mut slot.link);
-            scheduled.push(Scheduled {
-                run,
-                training: &mut slot.training,
-                start: &mut slot.start,
-            });
+        for (i, card) in self.cards.iter_mut().enumerate() {
+            for slot in &mut card.slots {
+                links.push(&mut slot.link);
+                scheduled.push(Scheduled {
+                    run: i,
+                    training: &mut slot.training,
+                    start: &mut slot.start,
+                });
+            }
         }
         match plan_command(&mut scheduled, command, run) {
             CommandPlan::StartStepping => {
