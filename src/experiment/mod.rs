@@ -1,8 +1,11 @@
 //! Experiments as the page and the CLI see them: the page's state (a link's runs, seeds and
 //! lesson), the lessons, the runs' labels, seed spreads and rankings, a training's card and
-//! the saved runs.
+//! what it says, the knobs' labels, the dataset's status line and the saved runs.
 
 pub mod card;
+pub mod card_text;
+pub mod data_status;
+pub mod knobs;
 pub mod labels;
 pub mod lessons;
 pub mod own_datasets;

@@ -85,7 +85,8 @@ pub fn canvas_row(canvas: &HtmlCanvasElement, css_y: f64) -> f64 {
 
 /// Cosine against epoch: one line per series over its seeds' band, the levels dashed across
 /// the whole width. The y range is `zoom` when given, else one that shows every value; the
-/// range drawn is written on the canvas as `data-y-range` ("lo,hi"), which a drag zooms from.
+/// range drawn is written on the canvas as `data-y-range` ("lo,hi"), which a drag zooms from,
+/// and the plot's frame as `data-frame`.
 pub fn curves(
     canvas: &HtmlCanvasElement,
     epochs: usize,
@@ -119,6 +120,12 @@ pub fn curves(
         )
     });
     let _ = canvas.set_attribute("data-y-range", &format!("{lo},{hi}"));
+    // Where epoch 0..epochs and lo..hi are drawn, so a test finds a point without knowing the
+    // margins: the plot's left, top, right and bottom in canvas pixels, then its epochs.
+    let _ = canvas.set_attribute(
+        "data-frame",
+        &format!("{left},{top},{},{},{epochs}", w - right, h - bottom),
+    );
     let epochs = epochs.max(1) as f64;
     let x = |e: f64| left + (w - left - right) * e / epochs;
     let y = |v: f64| top + (h - top - bottom) * (hi - v) / (hi - lo);

@@ -25,23 +25,43 @@ use crate::session::protocol::{
 use crate::train::bench::{matmul_rate, measure, STUDY_PRODUCTS};
 use crate::train::memory::{WASM32_BYTES, WORKER};
 use js_sys::{Array, Uint8Array};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
 
-thread_local! {
-    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
-    static LOOPING: RefCell<bool> = const { RefCell::new(false) };
+/// Everything a training worker holds between messages. A worker runs its messages one at a
+/// time on its own thread (the rayon pool never touches this), so one value, borrowed only for
+/// the synchronous part of each message and never across an `await`, is the whole state.
+#[derive(Default)]
+struct Worker {
+    run: Option<Run>,
+    /// Whether `train_loop` is scheduled: there is never more than one.
+    looping: bool,
     /// Commands that arrived while `init` was loading the dataset (`None`: not loading).
-    static WAITING: RefCell<Option<Vec<Command>>> = const { RefCell::new(None) };
-    /// The newest state waiting to be stored (its file, epoch and bytes), and whether a write
-    /// is under way.
-    static TO_SAVE: RefCell<Option<(String, usize, Vec<u8>)>> = const { RefCell::new(None) };
-    static SAVING: Cell<bool> = const { Cell::new(false) };
+    waiting: Option<Vec<Command>>,
+    /// The newest state waiting to be stored; older ones are dropped when writes fall behind.
+    to_save: Option<PendingSave>,
+    /// Whether `write_saves` is under way.
+    saving: bool,
     /// The saved run this worker's training owns (`super::lock`): until it owns the file it is
     /// about to write, it asks again at every save, and writes nothing.
-    static OWNED: RefCell<Option<String>> = const { RefCell::new(None) };
+    owned: Option<String>,
+}
+
+struct PendingSave {
+    file: String,
+    epoch: usize,
+    bytes: Vec<u8>,
+}
+
+thread_local! {
+    static STATE: RefCell<Worker> = RefCell::new(Worker::default());
+}
+
+/// `f` on the worker's state. Never call it across an `await`, nor from inside `f`.
+fn with<R>(f: impl FnOnce(&mut Worker) -> R) -> R {
+    STATE.with(|w| f(&mut w.borrow_mut()))
 }
 
 pub(super) fn scope() -> DedicatedWorkerGlobalScope {
@@ -142,10 +162,10 @@ fn on_message(data: JsValue) {
     };
     match message {
         ToWorker::Init(init) => {
-            WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
+            with(|w| w.waiting = Some(Vec::new()));
             wasm_bindgen_futures::spawn_local(async move {
                 let result = start_run(&init).await;
-                let waiting = WAITING.with(|w| w.borrow_mut().take()).unwrap_or_default();
+                let waiting = with(|w| w.waiting.take()).unwrap_or_default();
                 match result {
                     Ok(()) => waiting.into_iter().for_each(on_command),
                     Err((cause, e)) => fail(cause, e),
@@ -174,11 +194,7 @@ fn on_message(data: JsValue) {
         ),
         ToWorker::Continue => {
             let typed = vectors_from_bytes(&bytes.unwrap_or_default());
-            let event = RUN.with(|r| {
-                r.borrow()
-                    .as_ref()
-                    .map(|run| run.session().continuation(&typed))
-            });
+            let event = with(|w| w.run.as_ref().map(|run| run.session().continuation(&typed)));
             post(&event.unwrap_or(Event::Continued {
                 result: Err("this worker holds no trained model".into()),
             }));
@@ -248,7 +264,7 @@ async fn start_run(init: &Init) -> Result<(), Failure> {
     if init.resume {
         post(&run.session().resumed());
     }
-    RUN.with(|r| *r.borrow_mut() = Some(run));
+    with(|w| w.run = Some(run));
     Ok(())
 }
 
@@ -273,8 +289,8 @@ fn save_after(events: &[Event]) {
     }) else {
         return;
     };
-    let state = RUN.with(|r| {
-        r.borrow().as_ref().map(|run| {
+    let state = with(|w| {
+        w.run.as_ref().map(|run| {
             let trainer = run.session().trainer();
             let memory_now = (core::arch::wasm32::memory_size::<0>() * 65536) as u64;
             let bytes = crate::train::memory::save_fits(
@@ -287,9 +303,12 @@ fn save_after(events: &[Event]) {
         })
     });
     match state {
-        Some((name, Ok(bytes))) => {
-            TO_SAVE.with(|s| *s.borrow_mut() = Some((name, epoch, bytes)));
-            if !SAVING.with(|s| s.replace(true)) {
+        Some((file, Ok(bytes))) => {
+            let start_writing = with(|w| {
+                w.to_save = Some(PendingSave { file, epoch, bytes });
+                !std::mem::replace(&mut w.saving, true)
+            });
+            if start_writing {
                 wasm_bindgen_futures::spawn_local(write_saves());
             }
         }
@@ -302,10 +321,15 @@ fn save_after(events: &[Event]) {
 }
 
 async fn write_saves() {
-    while let Some((name, epoch, bytes)) = TO_SAVE.with(|s| s.borrow_mut().take()) {
-        if OWNED.with(|o| o.borrow().as_deref() != Some(name.as_str())) {
+    while let Some(PendingSave {
+        file: name,
+        epoch,
+        bytes,
+    }) = with(|w| w.to_save.take())
+    {
+        if with(|w| w.owned.as_deref() != Some(name.as_str())) {
             match super::lock::hold(&saved_runs::lock_name(&name)).await {
-                Ok(true) => OWNED.with(|o| *o.borrow_mut() = Some(name.clone())),
+                Ok(true) => with(|w| w.owned = Some(name.clone())),
                 Ok(false) => {
                     post(&Event::Saved {
                         epoch,
@@ -341,7 +365,7 @@ async fn write_saves() {
         };
         post(&Event::Saved { epoch, result });
     }
-    SAVING.with(|s| s.set(false));
+    with(|w| w.saving = false);
 }
 
 async fn pretrained(dataset_at: &str, checkpoint: &[u8]) -> Result<(), Failure> {
@@ -386,7 +410,7 @@ fn products(reps: usize) -> Result<(), String> {
 }
 
 fn export() -> Result<(), String> {
-    let export = RUN.with(|r| match r.borrow().as_ref() {
+    let export = with(|w| match w.run.as_ref() {
         Some(run) => run.export_all(),
         None => Err("no run to export yet".into()),
     })?;
@@ -399,50 +423,56 @@ fn export() -> Result<(), String> {
 }
 
 fn on_command(command: Command) {
-    let queued = WAITING.with(|w| match w.borrow_mut().as_mut() {
-        Some(queue) => {
-            queue.push(command);
-            true
-        }
-        None => false,
-    });
-    if queued {
-        return;
+    enum Then {
+        Wait,
+        Ran(Vec<Event>, bool),
+        NoRun,
     }
-    let events = RUN.with(|r| {
-        r.borrow_mut()
-            .as_mut()
-            .map(|run| run.session_mut().command(command))
+    let then = with(|w| {
+        if let Some(queue) = w.waiting.as_mut() {
+            queue.push(command);
+            return Then::Wait;
+        }
+        let Some(run) = w.run.as_mut() else {
+            return Then::NoRun;
+        };
+        let events = run.session_mut().command(command);
+        // Start the loop once: a second one would step the run twice per turn.
+        let start_loop = run.is_running() && !std::mem::replace(&mut w.looping, true);
+        Then::Ran(events, start_loop)
     });
-    match events {
-        Some(events) => {
+    match then {
+        Then::Wait => {}
+        Then::NoRun => fail(Cause::Protocol, "no run yet: send 'init' first".into()),
+        Then::Ran(events, start_loop) => {
             events.iter().for_each(post);
             save_after(&events);
+            if start_loop {
+                wasm_bindgen_futures::spawn_local(train_loop());
+            }
         }
-        None => fail(Cause::Protocol, "no run yet: send 'init' first".into()),
-    }
-    let looping = LOOPING.with(|l| *l.borrow());
-    if !looping && RUN.with(|r| r.borrow().as_ref().is_some_and(Run::is_running)) {
-        LOOPING.with(|l| *l.borrow_mut() = true);
-        wasm_bindgen_futures::spawn_local(train_loop());
     }
 }
 
 /// One step, then a turn of the event loop so commands get through, until the run stops.
 async fn train_loop() {
     loop {
-        let events = RUN.with(|r| {
-            r.borrow_mut()
+        let events = with(|w| {
+            let events = w
+                .run
                 .as_mut()
                 .filter(|run| run.is_running())
-                .map(|run| run.session_mut().work(1))
+                .map(|run| run.session_mut().work(1));
+            // Cleared in the same borrow that finds the run stopped, so a command arriving
+            // after this turn starts a new loop.
+            w.looping &= events.is_some();
+            events
         });
         let Some(events) = events else { break };
         events.iter().for_each(post);
         save_after(&events);
         yield_to_event_loop().await;
     }
-    LOOPING.with(|l| *l.borrow_mut() = false);
 }
 
 /// Resolves on the next macrotask: a message to ourselves through a `MessageChannel`, which

@@ -42,7 +42,7 @@ test("add a run, duplicate it, change its lr, train both: two labelled curves", 
   assert.match(legend, /MLP · lr 1e-4 validation/);
   for (const [n, colour] of [["1", BLUE], ["2", RED]]) {
     const best = Number(await page.textContent(`#ranking-body tr[data-run='${n}'] .best`));
-    assert.ok(await drawnAt(page, colour, 1, 1, best), `run ${n}'s epoch-1 point is drawn at its cosine ${best}`);
+    assert.ok(await drawnAt(page, colour, 1, best), `run ${n}'s epoch-1 point is drawn at its cosine ${best}`);
   }
   assert.equal(await page.locator("#ranking-body tr").count(), 2);
   // Values under the pointer: at epoch 1 (the axis's right end, 170 px in from the edge).

@@ -318,21 +318,48 @@ export async function pixelsOf(page, id, [r, g, b]) {
 }
 
 /**
- * Whether the curves plot shows a point of colour (r, g, b) where `value` at `epoch` is drawn
- * (on an axis of `epochs` epochs, in the y range the canvas says it drew): a pixel of that
- * colour within 3 px of the spot. The plot's margins are web/plot.rs's MARGINS.
+ * Whether the curves plot shows a point of colour (r, g, b) where `value` at `epoch` is drawn:
+ * a pixel of that colour within 3 px of the spot, placed by the frame (plot rectangle and epochs)
+ * and y range the canvas says it drew (`data-frame`, `data-y-range`: web/plot.rs).
  */
-export async function drawnAt(page, [r, g, b], epoch, epochs, value) {
-  return page.evaluate(([r, g, b, epoch, epochs, value]) => {
+export async function drawnAt(page, [r, g, b], epoch, value) {
+  return page.evaluate(([r, g, b, epoch, value]) => {
     const c = document.getElementById("curves");
     const [lo, hi] = c.getAttribute("data-y-range").split(",").map(Number);
-    const [left, right, top, bottom] = [52, 170, 14, 34];
-    const x = Math.round(left + (c.width - left - right) * epoch / epochs);
-    const y = Math.round(top + (c.height - top - bottom) * (hi - value) / (hi - lo));
+    const [left, top, right, bottom, epochs] = c.getAttribute("data-frame").split(",").map(Number);
+    const x = Math.round(left + (right - left) * epoch / epochs);
+    const y = Math.round(top + (bottom - top) * (hi - value) / (hi - lo));
     const d = c.getContext("2d").getImageData(x - 3, y - 3, 7, 7).data;
     for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b && d[i + 3] > 200) return true;
     return false;
-  }, [r, g, b, epoch, epochs, value]);
+  }, [r, g, b, epoch, value]);
+}
+
+/**
+ * Whether a histogram canvas (`id`) draws `counts` as bars of colour (r, g, b): each bin's bar,
+ * measured down its centre column, is as tall relative to the tallest as its count is (within
+ * 2 px: the baseline's outline may cover a row), and an empty bin has no bar.
+ */
+export async function barsMatch(page, id, [r, g, b], counts) {
+  return page.evaluate(([id, r, g, b, counts]) => {
+    const c = document.getElementById(id);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    const bw = c.width / counts.length;
+    const heights = counts.map((_, i) => {
+      const x = Math.floor((i + 0.5) * bw);
+      let n = 0;
+      for (let y = 0; y < c.height; y++) {
+        const p = 4 * (y * c.width + x);
+        if (d[p] === r && d[p + 1] === g && d[p + 2] === b && d[p + 3] > 200) n++;
+      }
+      return n;
+    });
+    const top = counts.indexOf(Math.max(...counts));
+    if (heights[top] < 10) return `the tallest bar is ${heights[top]} px`;
+    const wrong = counts.map((k, i) => [i, k, heights[i], heights[top] * k / counts[top]])
+      .filter(([, k, h, want]) => (k === 0 ? h !== 0 : Math.abs(h - want) > 2));
+    return wrong.length === 0 ? true : `bins [bin, count, px, want px]: ${JSON.stringify(wrong)}`;
+  }, [id, r, g, b, counts]);
 }
 
 /** The card's (run's, 1-based) total step count, from its status line ("… (total 17) …"), or 0. */

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { serve, launch, open, waitForState, exportText, pixelsOf, DIST } from "./harness.mjs";
+import { serve, launch, open, waitForState, exportText, drawnAt, DIST } from "./harness.mjs";
 
 const PREFIX = "/lvm-playground/";
 let site, browser;
@@ -79,7 +79,9 @@ test("from a sub-path with no headers: one reload makes it isolated, a lesson dr
   assert.match(await page.textContent("#lesson"), /What the baselines mean/);
   await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 3,
     null, { timeout: 60_000 });
-  assert.ok(await pixelsOf(page, "curves", MLP_BLUE) > 0, "the MLP's stored curve is drawn");
+  const mlp = page.locator("#ranking-body tr[data-run='1'] td");
+  const [best, at] = [Number(await mlp.nth(3).textContent()), Number(await mlp.nth(5).textContent())];
+  assert.ok(await drawnAt(page, MLP_BLUE, at, best), `the MLP's stored curve is drawn: epoch ${at} at ${best}`);
 
   // The next link in the same browser: no reload, and a run gets every core.
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);

@@ -1,72 +1,12 @@
-//! The page's controls, generated from the run config's keys so every knob the core has is
-//! offered with its range, and nothing is listed twice.
+//! The page's controls as HTML, generated from the run config's keys so every knob the core
+//! has is offered with its range, and nothing is listed twice (their labels, and which a
+//! model uses: `crate::experiment::knobs`).
 
 use super::super::dom::escape;
 use crate::config::{FieldKind, ModelKind, RunConfig};
+use crate::experiment::knobs::{applies, is_main, label, DATASETS};
 use crate::experiment::own_datasets::OwnDataset;
-use crate::experiment::page_state::{PageState, DATA_KEYS, MAX_REPEATS};
-
-/// Datasets shipped in `datasets/`.
-pub const DATASETS: [&str; 2] = ["wiki-29k", "brown-29k"];
-
-/// Knobs shown on each run's card; the rest are under "more".
-const MAIN_KNOBS: [&str; 11] = [
-    "lr",
-    "batch",
-    "context",
-    "epochs",
-    "seed",
-    "hidden",
-    "layers",
-    "activation",
-    "loss",
-    "skip",
-    "dropout",
-];
-
-fn label(key: &str) -> &str {
-    match key {
-        "dataset" => "Dataset",
-        "sample" => "Sample (windows, 0 = all)",
-        "split" => "Split",
-        "val_fraction" => "Validation fraction",
-        "context" => "Context (sentences)",
-        "seed" => "Seed",
-        "epochs" => "Epochs",
-        "lr" => "Learning rate",
-        "batch" => "Batch",
-        "dropout" => "Dropout",
-        "hidden" => "Hidden width",
-        "layers" => "Layers",
-        "activation" => "Activation",
-        "loss" => "Loss",
-        "heads" => "Heads",
-        "ff" => "Feed-forward width",
-        "scale_input" => "√d input scaling",
-        "residual" => "Residual",
-        "temperature" => "InfoNCE temperature",
-        "beta1" => "Adam β1",
-        "beta2" => "Adam β2",
-        "eps" => "Adam ε",
-        "skip" => "Skip from baseline",
-        "patience" => "Patience (epochs, 0 = off)",
-        "warmup" => "Warm-up (steps)",
-        "windows" => "Windows (all, or within one document)",
-        "model" => "Model",
-        other => other,
-    }
-}
-
-/// Whether a knob means anything for a model.
-fn applies(model: ModelKind, key: &str) -> bool {
-    match key {
-        "heads" | "ff" | "scale_input" => model.is_transformer(),
-        "residual" => model == ModelKind::Mlp,
-        "hidden" | "layers" | "activation" | "dropout" => model != ModelKind::Linear,
-        "model" => false,
-        k => !DATA_KEYS.contains(&k),
-    }
-}
+use crate::experiment::page_state::{PageState, MAX_REPEATS};
 
 /// One input; `run` (1-based) is `None` for a shared key. The dataset control offers the
 /// shipped datasets and the user's own (`own`).
@@ -163,7 +103,7 @@ pub fn knobs_html(state: &PageState, i: usize) -> String {
     let mut more = String::new();
     for (k, kind) in RunConfig::keys().filter(|(k, _)| applies(model, k)) {
         let html = input(Some(n), k, kind, &c.get(k).unwrap_or_default(), &[]);
-        if MAIN_KNOBS.contains(&k) {
+        if is_main(k) {
             main.push_str(&html);
         } else {
             more.push_str(&html);

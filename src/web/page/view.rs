@@ -13,7 +13,7 @@ use crate::experiment::card::{curves, entry, Cores, Phase, Training};
 use crate::experiment::own_datasets::OwnDataset;
 use crate::experiment::page_state::PageState;
 use crate::experiment::ranking::{format_best, rank};
-use crate::session::messages::RunState;
+use crate::experiment::{card_text, data_status};
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlButtonElement, HtmlCanvasElement, HtmlProgressElement};
@@ -154,67 +154,24 @@ fn render_notices(app: &App) {
     set_hidden("notices", app.notices.is_empty());
 }
 
-/// A shipped dataset's name, or a user dataset's label (its sha256 is too long to read).
-fn shown_name(name: &str, manifest: Option<&crate::data::dataset::Manifest>) -> String {
-    match manifest {
-        Some(m) if crate::config::is_own(name) => crate::experiment::own_datasets::label(name, m),
-        _ if crate::config::is_own(name) => format!("{}…", &name[..15]),
-        _ => name.to_string(),
-    }
-}
-
 pub fn render_data(app: &App) {
     let progress: Option<HtmlProgressElement> = by_id("data-progress").dyn_into().ok();
     let (text, fraction, failed) = match &app.data {
-        Data::Unloaded { name } => (
-            format!(
-                "{}: not downloaded yet; it downloads when a run trains.",
-                shown_name(name, None)
-            ),
-            0.0,
-            false,
-        ),
+        Data::Unloaded { name } => (data_status::unloaded(name), 0.0, false),
         Data::Loading {
             name,
             status,
             fraction,
-        } => (
-            format!("Loading {}: {status}", shown_name(name, None)),
-            *fraction,
-            false,
-        ),
+        } => (data_status::loading(name, status), *fraction, false),
         Data::Ready(f) => {
-            let mut text = format!(
-                "{}: {} sentences from {} documents ({}), embedded with {}.",
-                shown_name(&f.name, Some(&f.manifest)),
-                f.manifest.count,
-                f.manifest.documents.len(),
-                f.manifest.source.package,
-                f.manifest.embedding.model
-            );
-            let run = app.state.template(crate::config::ModelKind::Mlp);
-            let (all, within) = f.manifest.window_counts(run.context);
-            text.push_str(&format!(
-                " {within} of its {all} windows of {} sentences lie inside one document ({:.0}%){}.",
-                run.context,
-                100.0 * within as f64 / all.max(1) as f64,
-                if run.windows == crate::config::WindowsKind::Within {
-                    "; this page's runs keep only those"
-                } else {
-                    ""
-                }
-            ));
-            text.push_str(" Ready.");
-            if let Some(w) = crate::data::import::few_windows(f.manifest.count) {
-                text.push_str(&format!(" Note: {w}; the baselines still show."));
-            }
-            (text, 1.0, false)
+            let run = app.state.template(ModelKind::Mlp);
+            (data_status::ready(&f.name, &f.manifest, &run), 1.0, false)
         }
         Data::Failed { name, message } => {
             if crate::config::is_own(name) {
                 let _ = by_id("own-data").set_attribute("open", "");
             }
-            (format!("{}: {message}", shown_name(name, None)), 0.0, true)
+            (data_status::failed(name, message), 0.0, true)
         }
     };
     set_text("data-status", &text);
@@ -230,63 +187,18 @@ fn trainings(card: &Card) -> Vec<&Training> {
     card.slots.iter().map(|s| &s.training).collect()
 }
 
-/// One training's status line: "training: epoch 2/10, step …", "queued", "finished".
-fn status(t: &Training) -> String {
-    let on = match t.threads {
-        0 => String::new(),
-        1 => " on 1 thread".to_string(),
-        n => format!(" on {n} threads"),
-    };
-    match &t.phase {
-        Phase::Queued => "queued: waiting for a free worker".to_string(),
-        Phase::Loading(s) => s.clone(),
-        Phase::Run(state) => {
-            let word = match state {
-                RunState::Paused => "paused",
-                RunState::Running => "training",
-                RunState::Stopped => "stopped",
-                RunState::Finished => "finished",
-                RunState::Failed => "failed",
-            };
-            match t.progress {
-                Some(p) => format!(
-                    "{word}{on}: epoch {}/{}, step {}/{} (total {}), loss {:.4}, {:.0} samples/s",
-                    p.epoch,
-                    t.config.epochs,
-                    p.step_in_epoch,
-                    p.steps_per_epoch,
-                    p.step,
-                    p.loss,
-                    p.samples_per_second
-                ),
-                None => format!("{word}{on}"),
-            }
-        }
-        Phase::Evaluated => "pretrained weights, evaluated here".to_string(),
-        Phase::Failed(_) => "failed".to_string(),
-    }
-}
-
 fn render_card(i: usize, label: &str, card: &Card) {
     let n = i + 1;
     set_text(&format!("label-{n}"), label);
     let ts = trainings(card);
-    let (status, fraction) = match ts.as_slice() {
-        [] => ("not started".to_string(), 0.0),
-        [t] => (status(t), fraction(t)),
-        many => (
-            many.iter()
-                .map(|t| format!("seed {}: {}", t.config.seed, status(t)))
-                .collect::<Vec<_>>()
-                .join(" · "),
-            many.iter().map(|t| fraction(t)).sum::<f64>() / many.len() as f64,
-        ),
-    };
+    let (status, fraction) = card_text::card_status(&ts);
     set_text(&format!("status-{n}"), &status);
     if let Ok(p) = by_id(&format!("progress-{n}")).dyn_into::<HtmlProgressElement>() {
         p.set_value(fraction);
     }
-    let numbers = ts.first().map_or(String::new(), |t| card_numbers(i, t));
+    let numbers = ts
+        .first()
+        .map_or(String::new(), |t| card_text::numbers(n, t));
     by_id(&format!("numbers-{n}")).set_inner_html(&numbers);
     let error = ts.iter().find_map(|t| match &t.phase {
         Phase::Failed(m) => Some(m.clone()),
@@ -294,11 +206,7 @@ fn render_card(i: usize, label: &str, card: &Card) {
     });
     set_text(&format!("error-{n}"), error.as_deref().unwrap_or(""));
     set_hidden(&format!("error-{n}"), error.is_none());
-    let params = ts.iter().find_map(|t| t.params());
-    set_text(
-        &format!("params-{n}"),
-        &params.map_or(String::new(), |p| format!("{} params", group_digits(p))),
-    );
+    set_text(&format!("params-{n}"), &card_text::params(&ts));
     let active = ts
         .iter()
         .any(|t| matches!(t.phase, Phase::Run(_) | Phase::Queued) && !t.is_over());
@@ -347,75 +255,12 @@ fn render_saved(app: &App, i: usize, card: &Card) {
     }
 }
 
-fn fraction(t: &Training) -> f64 {
-    match (&t.phase, t.progress, &t.started) {
-        (Phase::Evaluated | Phase::Run(RunState::Finished), _, _) => 1.0,
-        (_, Some(p), Some(s)) => p.step as f64 / s.total_steps.max(1) as f64,
-        _ => 0.0,
-    }
-}
-
 fn disable(n: usize, action: &str, off: bool) {
     let selector = format!("#card-{n} button[data-action=\"{action}\"]");
     if let Ok(Some(b)) = dom::document().query_selector(&selector) {
         if let Ok(b) = b.dyn_into::<HtmlButtonElement>() {
             b.set_disabled(off);
         }
-    }
-}
-
-fn card_numbers(i: usize, t: &Training) -> String {
-    if let Some(p) = &t.pretrained {
-        let stored = match &t.source {
-            crate::experiment::card::Source::Log(log) => log.best().map_or(String::new(), |b| {
-                format!(
-                    " (stated at training: {:.4}, epoch {})",
-                    b.val.mean, b.epoch
-                )
-            }),
-            crate::experiment::card::Source::Live => String::new(),
-        };
-        return format!(
-            "val cosine <b class=\"val\" data-run=\"{}\">{:.4}</b>{stored} on {} windows · prediction similarity {:.3}",
-            i + 1,
-            p.val.mean,
-            p.val_windows,
-            p.prediction_similarity
-        );
-    }
-    if let crate::experiment::card::Source::Log(log) = &t.source {
-        return log.best().map_or(String::new(), |b| {
-            format!(
-                "stored run log ({} windows, {} epochs): best val cosine <b class=\"stored\">{:.4}</b> at epoch {} · train {:.4} · prediction similarity {:.3}",
-                match log.config.sample {
-                    0 => "all".to_string(),
-                    n => group_digits(n),
-                },
-                log.epochs.len(),
-                b.val.mean,
-                b.epoch,
-                b.train_cosine,
-                b.prediction_similarity
-            )
-        });
-    }
-    match (t.epochs.last(), &t.started) {
-        (Some(e), started) => format!(
-            "epoch {}: val cosine <b class=\"val\">{:.4}</b> · train {:.4} · prediction similarity {:.3}{}",
-            e.epoch,
-            e.val.mean,
-            e.train_cosine,
-            e.prediction_similarity,
-            started.as_ref().map_or(String::new(), |s| format!(
-                " · {} training / {} validation windows",
-                s.train_windows, s.val_windows
-            ))
-        ),
-        (None, Some(s)) => format!(
-            "{} training / {} validation windows, {} steps per epoch",
-            s.train_windows, s.val_windows, s.steps_per_epoch
-        ),
-        _ => String::new(),
     }
 }
 
