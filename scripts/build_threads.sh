@@ -15,11 +15,19 @@ profile="${TRUNK_PROFILE:-release}"
 # most 4 GiB, as a single-threaded worker may grow to. -D warnings: clippy does not lint this cfg.
 link="--shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls \
 --export=__tls_size --export=__tls_align --export=__tls_base"
-RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals \
+# A build with relaxed SIMD (CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS naming +relaxed-simd,
+# as for Trunk's own builds; docs/speed.md) gets it here too, in a target folder of its own.
+simd=+simd128
+dir=target/threads
+if [[ "${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-}" == *relaxed-simd* ]]; then
+  simd=+simd128,+relaxed-simd
+  dir=target/threads-relaxed
+fi
+RUSTFLAGS="-C target-feature=$simd,+atomics,+bulk-memory,+mutable-globals \
 $(printf -- ' -C link-arg=%s' $link) -D warnings" \
   cargo "+$NIGHTLY" build $release --lib --target wasm32-unknown-unknown --features threads \
-  -Z build-std=panic_abort,std --target-dir target/threads
+  -Z build-std=panic_abort,std --target-dir "$dir"
 mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" \
-  "target/threads/wasm32-unknown-unknown/$profile/lvm_playground.wasm"
+  "$dir/wasm32-unknown-unknown/$profile/lvm_playground.wasm"
 cp www/threads-worker.js "$out/worker.js"

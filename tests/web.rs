@@ -151,3 +151,41 @@ fn worker_protocol_in_the_browser() {
     }
     assert_eq!((s.state(), epochs), (RunState::Finished, 2));
 }
+
+/// The models' own matrix kernel in the browser's simd128 gives the bits of its portable form
+/// (the naive loop's, tested natively) on shapes over every edge of its tiles and blocks; with
+/// relaxed SIMD's fused multiply-add it agrees to float tolerance.
+#[wasm_bindgen_test]
+fn the_simd128_kernel_equals_the_portable_one() {
+    use lvm_playground::models::kernel::{product, Operand, Portable, Simd128};
+    for (m, n, k) in [(1, 1, 1), (7, 13, 257), (97, 25, 300), (130, 200, 600)] {
+        let vals = |len: usize, s: f32| (0..len).map(|i| (i as f32 * s).sin()).collect::<Vec<_>>();
+        let (a, b) = (vals(m * k, 0.37), vals(k * n, 0.11));
+        let operand = |v: &[f32], row_stride: usize| Operand {
+            ptr: v.as_ptr(),
+            row_stride: row_stride as isize,
+            col_stride: 1,
+        };
+        let (mut simd, mut portable) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+        let (a, b) = (operand(&a, k), operand(&b, n));
+        unsafe {
+            product::<Simd128>((m, n, k), a, b, simd.as_mut_ptr(), 0..n);
+            product::<Portable>((m, n, k), a, b, portable.as_mut_ptr(), 0..n);
+        }
+        if cfg!(target_feature = "relaxed-simd") {
+            let worst = simd
+                .iter()
+                .zip(&portable)
+                .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-5, "[{m}, {k}] · [{k}, {n}]: {worst}");
+        } else {
+            assert!(
+                simd.iter()
+                    .zip(&portable)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "[{m}, {k}] · [{k}, {n}]"
+            );
+        }
+    }
+}

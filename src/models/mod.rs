@@ -2,6 +2,7 @@
 //! and predicts the next sentence's vector, L2-normalised.
 
 mod affine;
+pub mod kernel;
 pub mod layers;
 mod linear;
 mod lstm;

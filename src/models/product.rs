@@ -1,23 +1,65 @@
 //! Float32 matrix products on the thread count `crate::base::threads` gives.
 //!
-//! The same gemm call as candle 0.11's CPU matmul (`cpu_backend::MatMul`, one batch), with two
+//! They run the same gemm call as candle 0.11's CPU matmul (`cpu_backend::MatMul`, one batch), with two
 //! differences. The thread count is ours: candle reads it from the environment, which a
 //! browser worker does not have, so it would run every product on one thread there. And the
 //! threads split the result into column blocks, one single-threaded gemm call each
 //! (`block_width`), instead of gemm's own threading. The results are those of candle's matmul
-//! to the bit at any thread count: no sum over `k` is ever split.
+//! to the bit at any thread count: no sum over `k` is ever split. The crate's own kernel
+//! ([`Kernel::Own`]) is here to be measured against gemm's in a worker.
 
+use super::kernel::{self, Operand, Vector};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 
+/// Which code computes a float32 product.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kernel {
+    /// The crate's own (`super::kernel`), on wasm32's SIMD where the build has it: measured
+    /// against gemm's, not used by the models.
+    Own,
+    /// gemm's, as candle calls it.
+    Gemm,
+}
+
+impl Kernel {
+    /// What the models use: gemm's, everywhere. The own kernel is timed beside it in a
+    /// worker's products benchmark and lost or tied on the study's products in Chromium on a
+    /// 2-core x86-64 machine: 0.77-1.19× gemm's with simd128, and with relaxed SIMD 0.94-1.20×
+    /// at one thread but 0.40-0.54× at two (`docs/speed.md`).
+    pub const DEFAULT: Kernel = Kernel::Gemm;
+
+    /// The other one: what a benchmark times beside the default.
+    pub fn other(self) -> Kernel {
+        match self {
+            Kernel::Own => Kernel::Gemm,
+            Kernel::Gemm => Kernel::Own,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Gemm => "gemm",
+            Kernel::Own if cfg!(target_feature = "relaxed-simd") => "own, relaxed SIMD",
+            Kernel::Own if cfg!(target_feature = "simd128") => "own, simd128",
+            Kernel::Own => "own, portable",
+        }
+    }
+}
+
 /// `a · b` for 2-D float32 tensors of any strides (no gradient: for backward passes and
 /// benchmarks).
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    a.apply_op2_no_bwd(b, &Product)
+    matmul_with(a, b, Kernel::DEFAULT)
 }
 
-struct Product;
+/// [`matmul`] with the kernel named: benchmarks time one against the other.
+pub fn matmul_with(a: &Tensor, b: &Tensor, kernel: Kernel) -> Result<Tensor> {
+    a.apply_op2_no_bwd(b, &Product(kernel))
+}
+
+struct Product(Kernel);
 
 impl CustomOp2 for Product {
     fn name(&self) -> &'static str {
@@ -36,7 +78,8 @@ impl CustomOp2 for Product {
         if k != k2 {
             candle_core::bail!("product: [{m}, {k}] · [{k2}, {n}]");
         }
-        Ok((product(a, al, b, bl, (m, n, k))?, Shape::from((m, n))))
+        let c = product_with(a, al, b, bl, (m, n, k), self.0)?;
+        Ok((c, Shape::from((m, n))))
     }
 }
 
@@ -47,7 +90,18 @@ pub fn product(
     al: &Layout,
     b: &CpuStorage,
     bl: &Layout,
+    dims: (usize, usize, usize),
+) -> Result<CpuStorage> {
+    product_with(a, al, b, bl, dims, Kernel::DEFAULT)
+}
+
+fn product_with(
+    a: &CpuStorage,
+    al: &Layout,
+    b: &CpuStorage,
+    bl: &Layout,
     (m, n, k): (usize, usize, usize),
+    kernel: Kernel,
 ) -> Result<CpuStorage> {
     let (CpuStorage::F32(a), CpuStorage::F32(b)) = (a, b) else {
         // Only the models' float32 products need our thread count; others keep candle's.
@@ -59,7 +113,11 @@ pub fn product(
     if m * n == 0 {
         return Ok(CpuStorage::F32(dst));
     }
-    let width = block_width(m, n, k, crate::base::threads::get());
+    let threads = crate::base::threads::get();
+    let width = match kernel {
+        Kernel::Own => own_block_width(m, n, k, threads),
+        Kernel::Gemm => block_width(m, n, k, threads),
+    };
     let (a, b, c) = (
         a.as_ptr() as usize,
         b.as_ptr() as usize,
@@ -72,27 +130,43 @@ pub fn product(
         // whose shapes are [m, k] and [k, n]; `dst` is a contiguous [m, n], and each block
         // writes its own columns of it.
         unsafe {
-            gemm::gemm(
-                m,
-                cols,
-                k,
-                (c as *mut f32).add(j0),
-                1,
-                n as isize,
-                false,
-                a as *const f32,
-                a_cs,
-                a_rs,
-                (b as *const f32).offset(j0 as isize * b_cs),
-                b_cs,
-                b_rs,
-                0f32,
-                1f32,
-                false,
-                false,
-                false,
-                Parallelism::None,
-            );
+            match kernel {
+                Kernel::Own => {
+                    let operand = |ptr: usize, row_stride, col_stride| Operand {
+                        ptr: ptr as *const f32,
+                        row_stride,
+                        col_stride,
+                    };
+                    kernel::product::<Vector>(
+                        (m, n, k),
+                        operand(a, a_rs, a_cs),
+                        operand(b, b_rs, b_cs),
+                        c as *mut f32,
+                        j0..j0 + cols,
+                    )
+                }
+                Kernel::Gemm => gemm::gemm(
+                    m,
+                    cols,
+                    k,
+                    (c as *mut f32).add(j0),
+                    1,
+                    n as isize,
+                    false,
+                    a as *const f32,
+                    a_cs,
+                    a_rs,
+                    (b as *const f32).offset(j0 as isize * b_cs),
+                    b_cs,
+                    b_rs,
+                    0f32,
+                    1f32,
+                    false,
+                    false,
+                    false,
+                    Parallelism::None,
+                ),
+            }
         }
     };
     if width >= n {
@@ -107,6 +181,16 @@ pub fn product(
         });
     }
     Ok(CpuStorage::F32(dst))
+}
+
+/// Columns per block for the crate's own kernel: every element's sum is the same whatever the
+/// split, so only the work decides; whole register tiles per block.
+fn own_block_width(m: usize, n: usize, k: usize, threads: usize) -> usize {
+    const MIN_WORK: usize = 48 * 48 * 256;
+    if threads < 2 || m.saturating_mul(n).saturating_mul(k) < MIN_WORK {
+        return n;
+    }
+    n.div_ceil(threads).next_multiple_of(kernel::TILE_COLUMNS)
 }
 
 /// Columns per block when `threads` threads compute an `[m, k] · [k, n]` product: blocks of
@@ -185,6 +269,54 @@ mod tests {
                     );
                 }
             });
+        }
+    }
+}
+
+/// The own kernel through candle's layouts: the same bits at any thread count, and candle's
+/// figures to float tolerance (the order of its additions differs from gemm's).
+#[cfg(test)]
+mod own_tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn the_own_kernel_gives_one_answer_at_any_thread_count() {
+        let dev = Device::Cpu;
+        let vals = |n: usize, s: f32| (0..n).map(|i| (i as f32 * s).sin()).collect::<Vec<_>>();
+        let a = Tensor::from_vec(vals(130 * 300, 0.37), (130, 300), &dev).unwrap();
+        let b = Tensor::from_vec(vals(300 * 200, 0.11), (300, 200), &dev).unwrap();
+        let bt = Tensor::from_vec(vals(200 * 300, 0.23), (200, 300), &dev).unwrap();
+        let cases = [
+            (a.clone(), b.clone()),
+            (bt.clone(), a.t().unwrap()),
+            (a.narrow(0, 3, 100).unwrap(), b.narrow(1, 7, 150).unwrap()),
+        ];
+        assert!(
+            own_block_width(130, 200, 300, 2) < 200,
+            "two threads split the columns"
+        );
+        for (x, y) in &cases {
+            let own = |threads| {
+                crate::base::threads::with(threads, || {
+                    matmul_with(x, y, Kernel::Own)
+                        .unwrap()
+                        .to_vec2::<f32>()
+                        .unwrap()
+                })
+            };
+            let one = own(1);
+            for threads in [2, 3, 8] {
+                assert!(own(threads) == one, "{threads} threads: {:?}", x.dims());
+            }
+            let candle = x.matmul(y).unwrap().to_vec2::<f32>().unwrap();
+            let worst = one
+                .iter()
+                .flatten()
+                .zip(candle.iter().flatten())
+                .map(|(p, q)| (p - q).abs() / (1.0 + q.abs()))
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-5, "{worst}");
         }
     }
 }

@@ -108,6 +108,10 @@ pub enum FromWorker {
     Bench(BenchReply),
     Products {
         rates: Vec<ProductRate>,
+        /// The own kernel's register tile alone (`models::kernel::tile_rate`): the limit of
+        /// this worker's 128-bit multiply-and-add, measured.
+        #[serde(default)]
+        tile_gflops: f64,
     },
     /// How an embedding goes: the encoder's download, then sentences done.
     Embedding {

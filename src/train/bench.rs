@@ -5,6 +5,7 @@
 
 use crate::config::RunConfig;
 use crate::data::windows::Windows;
+use crate::models::product::{matmul_with, Kernel};
 use crate::models::Mode;
 use crate::train::{Clock, StepPhases, TrainError, Trainer};
 use candle_core::{Device, Tensor};
@@ -135,10 +136,25 @@ pub struct ProductRate {
     pub n: usize,
     pub ms: f64,
     pub gflops: f64,
+    /// The kernel timed (`models::product::Kernel::name`).
+    #[serde(default)]
+    pub kernel: String,
+    /// On wasm32, the other kernel on the same product, timed right after: the ratio that
+    /// keeps the default (`models::product::Kernel`).
+    #[serde(default)]
+    pub other: Option<OtherRate>,
 }
 
-/// Times `reps` of the models' float32 matmul (`models::product`) at `product`'s shape after one untimed product
-/// (which packs nothing ahead: gemm packs inside every call, as in training).
+/// The other kernel's rate on a product.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OtherRate {
+    pub kernel: String,
+    pub gflops: f64,
+}
+
+/// Times `reps` of the models' float32 matmul (`models::product`) at `product`'s shape after one
+/// untimed product (which packs nothing ahead: the kernels pack inside every call, as in
+/// training); on wasm32 the other kernel's too, the same way, right after.
 pub fn matmul_rate(
     product: Product,
     clock: Clock,
@@ -153,21 +169,35 @@ pub fn matmul_rate(
     };
     let a = Tensor::from_vec(values(m * k, 1), (m, k), &Device::Cpu)?;
     let b = Tensor::from_vec(values(k * n, 2), (k, n), &Device::Cpu)?;
-    let matmul = crate::models::product::matmul;
-    matmul(&a, &b)?;
-    let t = clock();
-    for _ in 0..reps {
-        matmul(&a, &b)?;
-    }
-    let seconds = (clock() - t).max(1e-12);
-    let flops = 2.0 * (m * k * n) as f64 * reps as f64;
+    let rate = |kernel: Kernel| -> Result<(f64, f64), candle_core::Error> {
+        matmul_with(&a, &b, kernel)?;
+        let t = clock();
+        for _ in 0..reps {
+            matmul_with(&a, &b, kernel)?;
+        }
+        let seconds = (clock() - t).max(1e-12);
+        let flops = 2.0 * (m * k * n) as f64 * reps as f64;
+        Ok((1000.0 * seconds / reps.max(1) as f64, flops / seconds / 1e9))
+    };
+    let (ms, gflops) = rate(Kernel::DEFAULT)?;
+    let other = if cfg!(target_arch = "wasm32") {
+        let kernel = Kernel::DEFAULT.other();
+        Some(OtherRate {
+            kernel: kernel.name().to_string(),
+            gflops: rate(kernel)?.1,
+        })
+    } else {
+        None
+    };
     Ok(ProductRate {
         what: product.what.to_string(),
         m,
         k,
         n,
-        ms: 1000.0 * seconds / reps.max(1) as f64,
-        gflops: flops / seconds / 1e9,
+        ms,
+        gflops,
+        kernel: Kernel::DEFAULT.name().to_string(),
+        other,
     })
 }
 

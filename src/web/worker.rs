@@ -405,7 +405,9 @@ fn products(reps: usize) -> Result<(), String> {
         .map(|p| matmul_rate(p, super::now, reps))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    send(&FromWorker::Products { rates });
+    let tile_gflops =
+        crate::models::kernel::tile_rate::<crate::models::kernel::Vector>(super::now, 2000 * reps);
+    send(&FromWorker::Products { rates, tile_gflops });
     Ok(())
 }
 

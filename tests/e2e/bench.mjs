@@ -99,9 +99,12 @@ for (const setting of SETTINGS) {
     // The matrix products alone, as `lvm bench` prints them natively: what bounds a step.
     const reps = Number(process.env.BENCH_PRODUCTS ?? 20);
     const { page, context } = await open(browser, server.url + "?models=mlp");
-    console.log(`matrix products alone in one worker (${nameOf(setting)}; the models' float32 matmul, ${reps} each):`);
-    for (const r of await productsInWorker(page, reps, workerOf(setting))) {
-      console.log(`${r.what.padEnd(26)} ${`[${r.m}, ${r.k}] · [${r.k}, ${r.n}]`.padStart(28)} ${fmt(r.ms, 9, 2)} ms ${fmt(r.gflops, 7)} GFLOP/s`);
+    console.log(`matrix products alone in one worker (${nameOf(setting)}; the models' float32 matmul, ${reps} each; then the other kernel on the same product, and the ratio):`);
+    const rates = await productsInWorker(page, reps, workerOf(setting));
+    console.log(`one thread's limit, measured: the own kernel's 3 × 12 register tile alone on panels in the first-level cache, ${rates.tile_gflops.toFixed(1)} GFLOP/s`);
+    for (const r of rates) {
+      const other = r.other == null ? "" : ` · ${r.other.kernel} ${fmt(r.other.gflops, 6)} GFLOP/s (${r.kernel} / it: ${(r.gflops / r.other.gflops).toFixed(2)}×)`;
+      console.log(`${r.what.padEnd(26)} ${`[${r.m}, ${r.k}] · [${r.k}, ${r.n}]`.padStart(28)} ${fmt(r.ms, 9, 2)} ms ${fmt(r.gflops, 7)} GFLOP/s (${(r.gflops / rates.tile_gflops).toFixed(2)} × one thread's limit) ${r.kernel}${other}`);
     }
     await context.close();
   }

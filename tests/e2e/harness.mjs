@@ -303,7 +303,8 @@ export async function benchInWorker(page, config, steps, warmup = 3, threads = u
 
 /** `lvm bench`'s "matrix products alone": each study model's largest product, timed in a worker. */
 export async function productsInWorker(page, reps, threads = undefined) {
-  return (await askWorker(page, { type: "products", reps }, "products", threads)).rates;
+  const { rates, tile_gflops } = await askWorker(page, { type: "products", reps }, "products", threads);
+  return Object.assign(rates, { tile_gflops });
 }
 
 /** Pixels of a canvas drawn in the given colour (r, g, b). */
