@@ -366,9 +366,12 @@ pub fn entry(label: &str, trainings: &[&Training]) -> Entry {
     }
 }
 
+/// A run's validation and training curves, each epoch's spread over its seeds.
+pub type Curves = (Vec<Spread>, Vec<Spread>);
+
 /// A run's validation and training curves over its seeds: per epoch the mean and the range,
 /// for the epochs every seed has reached.
-pub fn curves(trainings: &[&Training]) -> (Vec<Spread>, Vec<Spread>) {
+pub fn curves(trainings: &[&Training]) -> Curves {
     let of = |f: fn(&EpochMetrics) -> f64| {
         let per_seed: Vec<Vec<f64>> = trainings
             .iter()

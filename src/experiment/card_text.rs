@@ -3,7 +3,7 @@
 //! figure a reader looks for); everything in it is numbers or fixed words.
 
 use crate::base::format::group_digits;
-use crate::experiment::card::{Phase, Source, Training};
+use crate::experiment::card::{Curves, Phase, Source, Training};
 use crate::session::messages::RunState;
 
 /// One training's status line: "training on 2 threads: epoch 2/10, step …", "queued", …
@@ -132,12 +132,34 @@ pub fn numbers(run: usize, t: &Training) -> String {
     }
 }
 
+/// The values under the pointer at `epoch` (1-based): each run's validation cosine (± its
+/// seeds' half-range) and training cosine.
+pub fn at_epoch(epoch: usize, runs: &[(&str, Curves)]) -> String {
+    let parts: Vec<String> = runs
+        .iter()
+        .filter_map(|(label, (val, train))| {
+            let (v, t) = (val.get(epoch.checked_sub(1)?)?, train.get(epoch - 1)?);
+            let spread = if v.n > 1 {
+                format!(" ± {:.4}", v.half_range())
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "{label} val {:.4}{spread}, train {:.4}",
+                v.mean, t.mean
+            ))
+        })
+        .collect();
+    format!("epoch {epoch}: {}", parts.join(" · "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::RunConfig;
     use crate::experiment::card::tests::trained;
     use crate::experiment::card::Progress;
+    use crate::experiment::spread::Spread;
 
     fn running(threads: usize, step: u64) -> Training {
         let mut t = trained(&[0.4]);
@@ -236,5 +258,26 @@ mod tests {
             "stored run log (12,000 windows, 3 epochs): best val cosine <b class=\"stored\">0.5000\
              </b> at epoch 2 · train 0.6000 · prediction similarity 0.300"
         );
+    }
+
+    #[test]
+    fn the_hover_line_names_each_run_with_its_spread_at_that_epoch() {
+        let one = |v: f64| Spread::of(&[v]).unwrap();
+        let runs = [
+            (
+                "MLP",
+                (vec![one(0.4), one(0.45)], vec![one(0.5), one(0.55)]),
+            ),
+            (
+                "LSTM",
+                (vec![Spread::of(&[0.41, 0.43]).unwrap()], vec![one(0.5)]),
+            ),
+        ];
+        assert_eq!(
+            at_epoch(1, &runs),
+            "epoch 1: MLP val 0.4000, train 0.5000 · LSTM val 0.4200 ± 0.0100, train 0.5000"
+        );
+        assert_eq!(at_epoch(2, &runs), "epoch 2: MLP val 0.4500, train 0.5500");
+        assert_eq!(at_epoch(0, &runs), "epoch 0: ");
     }
 }

@@ -73,6 +73,50 @@ pub struct Row {
     pub within_noise_of: Vec<usize>,
 }
 
+/// A row's figures as the table shows them, `dash` where there is none yet: one format for
+/// the CLI's text table and the page's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cells {
+    pub params: String,
+    pub best: String,
+    pub margin: String,
+    pub best_epoch: String,
+    pub seconds_per_epoch: String,
+    pub samples_per_second: String,
+    pub prediction_similarity: String,
+    pub retrieval_at_1: String,
+    pub retrieval_at_10: String,
+}
+
+impl Row {
+    pub fn cells(&self, dash: &str) -> Cells {
+        let dash = || dash.to_string();
+        Cells {
+            params: group_digits(self.params),
+            best: self.best.as_ref().map_or_else(dash, format_best),
+            margin: self.margin.map_or_else(dash, |m| format!("{m:+.4}")),
+            best_epoch: self.best_epoch.clone().unwrap_or_else(dash),
+            seconds_per_epoch: self
+                .seconds_per_epoch
+                .map_or_else(dash, |s| format!("{s:.1}")),
+            samples_per_second: self
+                .samples_per_second
+                .map_or_else(dash, |s| format!("{s:.0}")),
+            prediction_similarity: self
+                .prediction_similarity
+                .map_or_else(dash, |s| format!("{s:.3}")),
+            retrieval_at_1: self
+                .retrieval
+                .as_ref()
+                .map_or_else(dash, |x| format!("{:.4}", x.at_1)),
+            retrieval_at_10: self
+                .retrieval
+                .as_ref()
+                .map_or_else(dash, |x| format!("{:.4}", x.at_10)),
+        }
+    }
+}
+
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
     let v: Vec<f64> = values.collect();
     Spread::of(&v).map(|s| s.mean)
@@ -156,7 +200,6 @@ pub fn text_table(rows: &[Row], baselines: Option<&Baselines>) -> String {
         .max()
         .unwrap_or(5)
         .max(21);
-    let dash = || "-".to_string();
     let mut out = format!(
         "{:<4} {:<width$} {:>12} {:>17} {:>9} {:>10} {:>9} {:>10} {:>9} {:>7} {:>7}\n",
         "rank",
@@ -172,25 +215,20 @@ pub fn text_table(rows: &[Row], baselines: Option<&Baselines>) -> String {
         "R@10"
     );
     for (i, r) in rows.iter().enumerate() {
+        let c = r.cells("-");
         out += &format!(
             "{:<4} {:<width$} {:>12} {:>17} {:>9} {:>10} {:>9} {:>10} {:>9} {:>7} {:>7}\n",
             i + 1,
             r.label,
-            group_digits(r.params),
-            r.best.as_ref().map_or_else(dash, format_best),
-            r.margin.map_or_else(dash, |m| format!("{m:+.4}")),
-            r.best_epoch.clone().unwrap_or_else(dash),
-            r.seconds_per_epoch.map_or_else(dash, |s| format!("{s:.1}")),
-            r.samples_per_second
-                .map_or_else(dash, |s| format!("{s:.0}")),
-            r.prediction_similarity
-                .map_or_else(dash, |s| format!("{s:.3}")),
-            r.retrieval
-                .as_ref()
-                .map_or_else(dash, |x| format!("{:.4}", x.at_1)),
-            r.retrieval
-                .as_ref()
-                .map_or_else(dash, |x| format!("{:.4}", x.at_10)),
+            c.params,
+            c.best,
+            c.margin,
+            c.best_epoch,
+            c.seconds_per_epoch,
+            c.samples_per_second,
+            c.prediction_similarity,
+            c.retrieval_at_1,
+            c.retrieval_at_10,
         );
     }
     if let Some(b) = baselines {
@@ -240,6 +278,30 @@ mod tests {
             copy_last: 0.45,
             outcomes: vals.iter().map(|&(v, e)| outcome(v, e)).collect(),
         }
+    }
+
+    #[test]
+    fn cells_show_each_figure_once_formatted_and_dashes_before_any() {
+        let rows = rank(&[entry("B", &[(0.47, 4), (0.49, 6)]), entry("none", &[])]);
+        let c = rows[0].cells("–");
+        assert_eq!(
+            [&c.params, &c.best, &c.margin, &c.best_epoch],
+            ["1,000", "0.4800 ± 0.0100", "+0.0300", "4-6"]
+        );
+        assert_eq!(
+            [
+                &c.seconds_per_epoch,
+                &c.samples_per_second,
+                &c.prediction_similarity
+            ],
+            ["2.0", "100", "0.500"]
+        );
+        assert_eq!([&c.retrieval_at_1, &c.retrieval_at_10], ["–", "–"]);
+        let none = rows[1].cells("-");
+        assert_eq!(
+            [&none.best, &none.margin, &none.best_epoch],
+            ["-", "-", "-"]
+        );
     }
 
     #[test]

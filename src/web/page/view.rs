@@ -6,13 +6,12 @@ use super::super::dom::{self, by_id, escape, set_hidden, set_text};
 use super::super::plot::{self, Band, Level, Series};
 use super::controls;
 use super::{App, Card, Data};
-use crate::base::format::group_digits;
 use crate::config::ModelKind;
 use crate::data::dataset::Neighbour;
 use crate::experiment::card::{curves, entry, Cores, Phase, Training};
 use crate::experiment::own_datasets::OwnDataset;
 use crate::experiment::page_state::PageState;
-use crate::experiment::ranking::{format_best, rank};
+use crate::experiment::ranking::rank;
 use crate::experiment::{card_text, data_status};
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
@@ -390,25 +389,13 @@ pub fn hover(app: &App, css_x: f64) {
         set_text("curve-hover", "");
         return;
     };
-    let mut parts = Vec::new();
-    for (i, card) in app.cards.iter().enumerate() {
-        let (val, train) = curves(&trainings(card));
-        if let (Some(v), Some(t)) = (val.get(epoch - 1), train.get(epoch - 1)) {
-            let spread = if v.n > 1 {
-                format!(" ± {:.4}", v.half_range())
-            } else {
-                String::new()
-            };
-            parts.push(format!(
-                "{} val {:.4}{spread}, train {:.4}",
-                labels[i], v.mean, t.mean
-            ));
-        }
-    }
-    set_text(
-        "curve-hover",
-        &format!("epoch {epoch}: {}", parts.join(" · ")),
-    );
+    let curves: Vec<_> = app
+        .cards
+        .iter()
+        .zip(&labels)
+        .map(|(card, label)| (label.as_str(), curves(&trainings(card))))
+        .collect();
+    set_text("curve-hover", &card_text::at_epoch(epoch, &curves));
 }
 
 /// The epochs the curves' axis spans: the longest run's.
@@ -436,7 +423,6 @@ fn render_table(app: &App, labels: &[String]) {
         })
         .collect();
     let rows = rank(&entries);
-    let dash = || "–".to_string();
     let html: String = rows
         .iter()
         .filter(|r| r.best.is_some())
@@ -452,19 +438,20 @@ fn render_table(app: &App, labels: &[String]) {
                     .collect();
                 format!("within seed noise of {}", others.join(", "))
             };
+            let c = r.cells("–");
             format!(
-                "<tr data-run=\"{n}\"><td>{rank}</td><td style=\"color:{c}\">{label}</td><td>{params}</td><td class=\"best\">{best}</td><td>{margin}</td><td>{epoch}</td><td>{secs}</td><td>{sps}</td><td>{sim}</td><td class=\"noise\">{noise}</td></tr>",
+                "<tr data-run=\"{n}\"><td>{rank}</td><td style=\"color:{colour}\">{label}</td><td>{}</td><td class=\"best\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"noise\">{noise}</td></tr>",
+                c.params,
+                c.best,
+                c.margin,
+                c.best_epoch,
+                c.seconds_per_epoch,
+                c.samples_per_second,
+                c.prediction_similarity,
                 n = r.entry + 1,
                 rank = k + 1,
-                c = color(r.entry),
+                colour = color(r.entry),
                 label = escape(&r.label),
-                params = group_digits(r.params),
-                best = r.best.as_ref().map_or_else(dash, format_best),
-                margin = r.margin.map_or_else(dash, |m| format!("{m:+.4}")),
-                epoch = r.best_epoch.clone().unwrap_or_else(dash),
-                secs = r.seconds_per_epoch.map_or_else(dash, |s| format!("{s:.1}")),
-                sps = r.samples_per_second.map_or_else(dash, |s| format!("{s:.0}")),
-                sim = r.prediction_similarity.map_or_else(dash, |s| format!("{s:.3}")),
             )
         })
         .collect();
