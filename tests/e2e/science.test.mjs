@@ -42,10 +42,10 @@ test("windows=within picked on the page, a linear run trains on what remains", a
 test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the ridge line", async () => {
   const { page, context, errors } = await open(browser, server.url + "?lesson=still-win");
   assert.match(await page.textContent("#lesson"), /Does the MLP still win\?/);
-  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 3,
+  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 4,
     null, { timeout: 60_000 });
   const logs = ["campaign-mlp-lr0.001-skip-last-seed42", "campaign-transformer-lr0.0001-skip-last-seed42",
-    "campaign-linear-lr0.001-skip-last-seed42"];
+    "campaign-linear-lr0.001-skip-last-seed42", "campaign-lstm-lr0.0003-skip-last-seed42"];
   for (const [i, name] of logs.entries()) {
     const log = JSON.parse(await (await fetch(server.url + `datasets/wiki-29k/runs/${name}.json`)).text());
     const best = log.epochs[log.best_epoch - 1].val.mean.toFixed(4);
