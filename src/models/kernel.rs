@@ -1,10 +1,11 @@
 //! The crate's own float32 matrix product for wasm32's 128-bit SIMD: packed panels of both
 //! operands and a register tile of `MR` rows × `4·NV` columns, as BLIS does it.
 //!
-//! Why not gemm's simd128 kernel: measured in headless Chromium on the study's products it ran
-//! at 17-22 GFLOP/s, this at 24-27 (plain SIMD) and 25-35 (relaxed SIMD's fused multiply-add),
-//! `docs/speed.md`. The tile is small because V8 gives a function 15 vector registers on
-//! x86-64: 3 × 3 accumulators, three of `B` and one of `A` fit, gemm's 12 × 4 spills.
+//! Written to beat gemm's simd128 kernel in a worker; measured beside it there (the products
+//! benchmark times both, `models::product::Kernel`) it did not, so the models keep gemm and
+//! this stays as the measured alternative, and its tile alone as the measured limit
+//! ([`tile_rate`]; `docs/speed.md`). The tile is small because V8 gives a function 15 vector
+//! registers on x86-64: 3 × 3 accumulators, three of `B` and one of `A` fit.
 //!
 //! Every element is one sum over `k` in order, `c = c + a·b` from zero, whatever the tile,
 //! the blocking or the columns a thread takes: the same bits at any thread count, and with
