@@ -1,7 +1,7 @@
 //! Float32 matrix products on the thread count `crate::base::threads` gives.
 //!
-//! They run the same gemm call as candle 0.11's CPU matmul (`cpu_backend::MatMul`, one batch), with two
-//! differences. The thread count is ours: candle reads it from the environment, which a
+//! They run the same gemm call as candle 0.11's CPU matmul (`cpu_backend::MatMul`, one
+//! batch), with two differences. The thread count is ours: candle reads it from the environment, which a
 //! browser worker does not have, so it would run every product on one thread there. And the
 //! threads split the result into column blocks, one single-threaded gemm call each
 //! (`block_width`), instead of gemm's own threading. The results are those of candle's matmul
@@ -26,8 +26,8 @@ pub enum Kernel {
 impl Kernel {
     /// What the models use: gemm's, everywhere. The own kernel is timed beside it in a
     /// worker's products benchmark and lost or tied on the study's products in Chromium on a
-    /// 2-core x86-64 machine: 0.77-1.19× gemm's with simd128, and with relaxed SIMD 0.94-1.20×
-    /// at one thread but 0.40-0.54× at two (`docs/speed.md`).
+    /// 2-core x86-64 machine: gemm / own 0.86-1.32× with simd128; with relaxed SIMD own / gemm
+    /// 0.94-1.20× at one thread but 0.40-0.54× at two (`docs/speed.md`).
     pub const DEFAULT: Kernel = Kernel::Gemm;
 
     /// The other one: what a benchmark times beside the default.
@@ -183,10 +183,13 @@ fn product_with(
     Ok(CpuStorage::F32(dst))
 }
 
+/// Below this much work (`m·n·k`) a second thread costs more than it saves (gemm's own
+/// threshold), for either kernel.
+const MIN_WORK: usize = 48 * 48 * 256;
+
 /// Columns per block for the crate's own kernel: every element's sum is the same whatever the
 /// split, so only the work decides; whole register tiles per block.
 fn own_block_width(m: usize, n: usize, k: usize, threads: usize) -> usize {
-    const MIN_WORK: usize = 48 * 48 * 256;
     if threads < 2 || m.saturating_mul(n).saturating_mul(k) < MIN_WORK {
         return n;
     }
@@ -206,8 +209,6 @@ fn own_block_width(m: usize, n: usize, k: usize, threads: usize) -> usize {
 /// and joins twice per chunk of `k`, and at the study's shapes its second thread bought
 /// 0.8-1.35× in a worker.
 fn block_width(m: usize, n: usize, k: usize, threads: usize) -> usize {
-    // Below this much work a second thread costs more than it saves (gemm's own threshold).
-    const MIN_WORK: usize = 48 * 48 * 256;
     // Whole SIMD panels per block (gemm's widest microkernel is 4 × 16 lanes wide).
     const ALIGN: usize = 64;
     if threads < 2 || m < 2 || k <= 2 || m.saturating_mul(n).saturating_mul(k) < MIN_WORK {
@@ -238,14 +239,23 @@ mod tests {
 
     /// The same bits as candle's matmul, for plain, transposed and offset operands, at 1-8
     /// threads.
+    /// `a: [130, 300]`, `b: [300, 200]` and `bt: [200, 300]`: big enough for the threading
+    /// threshold and gemm's packed paths.
+    pub(super) fn operands() -> (Tensor, Tensor, Tensor) {
+        let vals = |n: usize, s: f32| (0..n).map(|i| (i as f32 * s).sin()).collect::<Vec<_>>();
+        let at = |n, s, shape: (usize, usize)| {
+            Tensor::from_vec(vals(n, s), shape, &Device::Cpu).unwrap()
+        };
+        (
+            at(130 * 300, 0.37, (130, 300)),
+            at(300 * 200, 0.11, (300, 200)),
+            at(200 * 300, 0.23, (200, 300)),
+        )
+    }
+
     #[test]
     fn equals_candles_matmul_to_the_bit() {
-        let dev = Device::Cpu;
-        let vals = |n: usize, s: f32| (0..n).map(|i| (i as f32 * s).sin()).collect::<Vec<_>>();
-        // Big enough for gemm's threading threshold and its packed paths.
-        let a = Tensor::from_vec(vals(130 * 300, 0.37), (130, 300), &dev).unwrap();
-        let b = Tensor::from_vec(vals(300 * 200, 0.11), (300, 200), &dev).unwrap();
-        let bt = Tensor::from_vec(vals(200 * 300, 0.23), (200, 300), &dev).unwrap();
+        let (a, b, bt) = operands();
         let cases = [
             (a.clone(), b.clone()),
             (a.clone(), bt.t().unwrap()),
@@ -277,16 +287,12 @@ mod tests {
 /// figures to float tolerance (the order of its additions differs from gemm's).
 #[cfg(test)]
 mod own_tests {
+    use super::tests::operands;
     use super::*;
-    use candle_core::Device;
 
     #[test]
     fn the_own_kernel_gives_one_answer_at_any_thread_count() {
-        let dev = Device::Cpu;
-        let vals = |n: usize, s: f32| (0..n).map(|i| (i as f32 * s).sin()).collect::<Vec<_>>();
-        let a = Tensor::from_vec(vals(130 * 300, 0.37), (130, 300), &dev).unwrap();
-        let b = Tensor::from_vec(vals(300 * 200, 0.11), (300, 200), &dev).unwrap();
-        let bt = Tensor::from_vec(vals(200 * 300, 0.23), (200, 300), &dev).unwrap();
+        let (a, b, bt) = operands();
         let cases = [
             (a.clone(), b.clone()),
             (bt.clone(), a.t().unwrap()),
