@@ -320,6 +320,14 @@ impl BarrierPool {
         if n_items == 0 {
             return;
         }
+        // lvm-playground: a wasm32 page or worker cannot spawn this pool's std threads, so its
+        // elementwise maps ran on one thread; with wasm threads (+atomics) they go to the
+        // calling rayon pool (the run's wasm-bindgen-rayon threads), in the same units, so
+        // every element's bits stay.
+        #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+        if rayon::current_num_threads() > 1 {
+            return on_rayon(n_items, &f);
+        }
         // nested use from a worker would deadlock on the call lock; run inline instead
         if IN_BARRIER_POOL.with(|f| f.get()) {
             f(0..n_items);
@@ -337,6 +345,18 @@ impl BarrierPool {
             f(start..n_items.min(start + chunk));
         });
     }
+}
+
+/// lvm-playground: the units `0..n_items` on the calling rayon pool, a few per thread. Not
+/// generic, so the many maps that call `execute_chunked` share one copy of rayon's machinery
+/// (a copy per map made the wasm half a megabyte larger).
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+fn on_rayon(n_items: usize, f: &(dyn Fn(std::ops::Range<usize>) + Sync)) {
+    use rayon::prelude::*;
+    (0..n_items)
+        .into_par_iter()
+        .with_min_len(n_items.div_ceil(rayon::current_num_threads() * 8))
+        .for_each(|unit| f(unit..unit + 1));
 }
 
 impl Drop for BarrierPool {

@@ -2,6 +2,7 @@
 use super::GgmlDType;
 use super::QuantizedType;
 use crate::Result;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use std::sync::OnceLock;
 
 #[cfg(target_arch = "aarch64")]
