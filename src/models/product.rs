@@ -1,12 +1,12 @@
 //! Float32 matrix products on the thread count `crate::base::threads` gives.
 //!
 //! They run the same gemm call as candle 0.11's CPU matmul (`cpu_backend::MatMul`, one
-//! batch), with two differences. The thread count is ours: candle reads it from the environment, which a
-//! browser worker does not have, so it would run every product on one thread there. And the
-//! threads split the result into column blocks, one single-threaded gemm call each
-//! (`block_width`), instead of gemm's own threading. The results are those of candle's matmul
-//! to the bit at any thread count: no sum over `k` is ever split. The crate's own kernel
-//! ([`Kernel::Own`]) is here to be measured against gemm's in a worker.
+//! batch), with two differences. The thread count is ours: candle reads it from the
+//! environment, which a browser worker does not have, so it would run every product on one
+//! thread there. And the threads split the result into column blocks, one single-threaded
+//! gemm call each (`block_width`), instead of gemm's own threading. The results are those of
+//! candle's matmul to the bit at any thread count: no sum over `k` is ever split. The crate's
+//! own kernel ([`Kernel::Own`]) is here to be measured against gemm's in a worker.
 
 use super::kernel::{self, Operand, Vector};
 use candle_core::backend::BackendStorage;
@@ -237,8 +237,6 @@ mod tests {
     use super::*;
     use candle_core::Device;
 
-    /// The same bits as candle's matmul, for plain, transposed and offset operands, at 1-8
-    /// threads.
     /// `a: [130, 300]`, `b: [300, 200]` and `bt: [200, 300]`: big enough for the threading
     /// threshold and gemm's packed paths.
     pub(super) fn operands() -> (Tensor, Tensor, Tensor) {
@@ -253,6 +251,8 @@ mod tests {
         )
     }
 
+    /// The same bits as candle's matmul, for plain, transposed and offset operands, at 1-8
+    /// threads.
     #[test]
     fn equals_candles_matmul_to_the_bit() {
         let (a, b, bt) = operands();
