@@ -10,8 +10,10 @@ pub struct Lesson {
     pub story: [&'static str; 3],
     /// The experiment, as a page query (without `lesson=` and `hide=`).
     pub query: &'static str,
-    /// Per run, in order: the shipped full-data run log (a path under the site root), if any.
-    pub logs: &'static [Option<&'static str>],
+    /// Per run, in order: its shipped full-data run logs (paths under the site root), one per
+    /// seed from the run's own up, as many as the run's `repeats` (so the card shows their
+    /// band), or none.
+    pub logs: &'static [&'static [&'static str]],
 }
 
 pub const LESSONS: &[Lesson] = &[
@@ -25,9 +27,9 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=mlp,lstm,transformer",
         logs: &[
-            Some("datasets/wiki-29k/pretrained/mlp.json"),
-            Some("datasets/wiki-29k/pretrained/lstm.json"),
-            Some("datasets/wiki-29k/pretrained/transformer.json"),
+            &["datasets/wiki-29k/pretrained/mlp.json"],
+            &["datasets/wiki-29k/pretrained/lstm.json"],
+            &["datasets/wiki-29k/pretrained/transformer.json"],
         ],
     },
     Lesson {
@@ -40,9 +42,9 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=transformer,transformer,transformer&2.lr=0.0001&2.patience=5&3.skip=last",
         logs: &[
-            Some("datasets/wiki-29k/pretrained/transformer.json"),
-            Some("datasets/wiki-29k/runs/campaign-transformer-lr0.0001-seed42.json"),
-            Some("datasets/wiki-29k/runs/transformer-skip-last.json"),
+            &["datasets/wiki-29k/pretrained/transformer.json"],
+            &["datasets/wiki-29k/runs/campaign-transformer-lr0.0001-seed42.json"],
+            &["datasets/wiki-29k/runs/transformer-skip-last.json"],
         ],
     },
     Lesson {
@@ -54,7 +56,7 @@ pub const LESSONS: &[Lesson] = &[
             "The playground keeps the best validation epoch, which is why early stopping matters for a model this size.",
         ],
         query: "dataset=wiki-29k&runs=mlp",
-        logs: &[Some("datasets/wiki-29k/pretrained/mlp.json")],
+        logs: &[&["datasets/wiki-29k/pretrained/mlp.json"]],
     },
     Lesson {
         id: "infonce",
@@ -66,8 +68,8 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=transformer,transformer-infonce",
         logs: &[
-            Some("datasets/wiki-29k/pretrained/transformer.json"),
-            Some("datasets/wiki-29k/pretrained/transformer-infonce.json"),
+            &["datasets/wiki-29k/pretrained/transformer.json"],
+            &["datasets/wiki-29k/pretrained/transformer-infonce.json"],
         ],
     },
     Lesson {
@@ -80,24 +82,30 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=mlp,mlp&2.skip=last",
         logs: &[
-            Some("datasets/wiki-29k/pretrained/mlp.json"),
-            Some("datasets/wiki-29k/pretrained/mlp-skip-last.json"),
+            &["datasets/wiki-29k/pretrained/mlp.json"],
+            &["datasets/wiki-29k/pretrained/mlp-skip-last.json"],
         ],
     },
     Lesson {
         id: "still-win",
         title: "Does the MLP still win?",
         story: [
-            "Trained well, at a tenth of the study's learning rate and with a skip from the last sentence, the Transformer climbs to 0.4937, level with the MLP's 0.4940, and the LSTM, at lr 3e-4, passes both at 0.4958: the study's gap came from sequence models that never trained.",
+            "Trained well, at a tenth of the study's learning rate and with a skip from the last sentence, the Transformer climbs to 0.4937, level with the MLP's 0.4938, and the LSTM, at lr 3e-4, passes both at 0.4958: the study's gap came from sequence models that never trained.",
             "All three stand above every line that learns nothing: copy-last 0.453, and ridge regression, the best straight line solved in one step, 0.462.",
-            "One seed each: the MLP's seeds spread by about 0.0007 either way, so the Transformer's 0.0003 is no gap at all and the LSTM's lead of 0.0018 waits for its own seeds.",
+            "The MLP and the linear map show two seeds, whose band is barely wider than the line (the MLP's are 0.0002 apart): the Transformer's 0.0001 behind it is no gap at all, and the LSTM's lead of 0.0019, one seed so far, waits for its own.",
         ],
-        query: "dataset=wiki-29k&runs=mlp,transformer,linear,lstm&1.skip=last&1.patience=5&2.lr=0.0001&2.skip=last&2.patience=5&3.skip=last&3.patience=5&4.lr=0.0003&4.skip=last&4.patience=5",
+        query: "dataset=wiki-29k&runs=mlp,transformer,linear,lstm&1.skip=last&1.patience=5&1.repeats=2&2.lr=0.0001&2.skip=last&2.patience=5&3.skip=last&3.patience=5&3.repeats=2&4.lr=0.0003&4.skip=last&4.patience=5",
         logs: &[
-            Some("datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed42.json"),
-            Some("datasets/wiki-29k/runs/campaign-transformer-lr0.0001-skip-last-seed42.json"),
-            Some("datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed42.json"),
-            Some("datasets/wiki-29k/runs/campaign-lstm-lr0.0003-skip-last-seed42.json"),
+            &[
+                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed42.json",
+                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed43.json",
+            ],
+            &["datasets/wiki-29k/runs/campaign-transformer-lr0.0001-skip-last-seed42.json"],
+            &[
+                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed42.json",
+                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed43.json",
+            ],
+            &["datasets/wiki-29k/runs/campaign-lstm-lr0.0003-skip-last-seed42.json"],
         ],
     },
     Lesson {
@@ -105,15 +113,27 @@ pub const LESSONS: &[Lesson] = &[
         title: "How far a straight line goes",
         story: [
             "The dotted ridge line is the best linear map from the five sentences to the next, solved in one step without training: 0.462, above copy-last.",
-            "A linear layer trained by gradient descent reaches 0.447 and the study's MLP only 0.427: without help the MLP does worse than a straight line, because it overfits after two epochs.",
-            "Give both a skip from the last sentence and both improve, the linear map to 0.478 and the MLP to 0.494: the 0.016 between them is all that the MLP's non-linearity adds.",
+            "A linear layer trained by gradient descent reaches 0.447 and the study's MLP only 0.427 (two seeds each): without help the MLP does worse than a straight line, because it overfits after two epochs.",
+            "Give both a skip from the last sentence and both improve, the linear map to 0.477 and the MLP to 0.494: the 0.017 between them, more than thirty times the spread of either's two seeds, is all that the MLP's non-linearity adds.",
         ],
-        query: "dataset=wiki-29k&runs=linear,mlp,linear,mlp&1.patience=5&2.patience=5&3.skip=last&3.patience=5&4.skip=last&4.patience=5",
+        query: "dataset=wiki-29k&runs=linear,mlp,linear,mlp&1.patience=5&1.repeats=2&2.patience=5&2.repeats=2&3.skip=last&3.patience=5&3.repeats=2&4.skip=last&4.patience=5&4.repeats=2",
         logs: &[
-            Some("datasets/wiki-29k/runs/campaign-linear-lr0.001-seed42.json"),
-            Some("datasets/wiki-29k/runs/campaign-mlp-lr0.001-seed42.json"),
-            Some("datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed42.json"),
-            Some("datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed42.json"),
+            &[
+                "datasets/wiki-29k/runs/campaign-linear-lr0.001-seed42.json",
+                "datasets/wiki-29k/runs/campaign-linear-lr0.001-seed43.json",
+            ],
+            &[
+                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-seed42.json",
+                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-seed43.json",
+            ],
+            &[
+                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed42.json",
+                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed43.json",
+            ],
+            &[
+                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed42.json",
+                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed43.json",
+            ],
         ],
     },
 ];

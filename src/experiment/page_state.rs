@@ -975,21 +975,27 @@ mod tests {
     }
 
     /// Each shipped log is a full-data run of the lesson's run (its config but the sample and
-    /// epochs, which the live retraining shrinks).
+    /// epochs, which the live retraining shrinks), one per seed the run repeats over, in order.
     #[test]
     fn shipped_logs_are_runs_of_the_lessons_configs() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         for l in LESSONS {
             let state = PageState::of_lesson(l);
-            for (run, log) in state.runs.iter().zip(l.logs) {
-                let Some(path) = log else { continue };
-                let text = std::fs::read_to_string(root.join(path))
-                    .unwrap_or_else(|e| panic!("{}: {path}: {e}", l.id));
-                let log: crate::train::log::RunLog = serde_json::from_str(&text).unwrap();
-                let mut want = run.config.clone();
-                (want.sample, want.epochs) = (log.config.sample, log.config.epochs);
-                assert_eq!(log.config, want, "{}: {path}", l.id);
-                assert_eq!(log.config.sample, 0, "{}: {path} is a full-data run", l.id);
+            for (run, logs) in state.runs.iter().zip(l.logs) {
+                if logs.is_empty() {
+                    continue;
+                }
+                assert_eq!(logs.len(), run.repeats, "{}: a log per seed", l.id);
+                for (path, seed) in logs.iter().zip(run.config.seed..) {
+                    let text = std::fs::read_to_string(root.join(path))
+                        .unwrap_or_else(|e| panic!("{}: {path}: {e}", l.id));
+                    let log: crate::train::log::RunLog = serde_json::from_str(&text).unwrap();
+                    let mut want = run.config.clone();
+                    (want.sample, want.epochs, want.seed) =
+                        (log.config.sample, log.config.epochs, seed);
+                    assert_eq!(log.config, want, "{}: {path}", l.id);
+                    assert_eq!(log.config.sample, 0, "{}: {path} is a full-data run", l.id);
+                }
             }
         }
     }

@@ -14,7 +14,7 @@ after(async () => {
   await server?.close();
 });
 
-const BLUE = [0x1f, 0x77, 0xb4];
+const RED = [0xd6, 0x27, 0x28];
 
 test("windows=within picked on the page, a linear run trains on what remains", async () => {
   const { page, context, errors } = await open(browser,
@@ -39,23 +39,43 @@ test("windows=within picked on the page, a linear run trains on what remains", a
   await context.close();
 });
 
+// A run's best validation cosine over its seeds as the ranking prints it: the mean, and
+// half the range where there is more than one seed.
+function bestOverSeeds(logs) {
+  const bests = logs.map((log) => log.epochs[log.best_epoch - 1].val.mean);
+  const mean = bests.reduce((a, b) => a + b, 0) / bests.length;
+  const half = (Math.max(...bests) - Math.min(...bests)) / 2;
+  return bests.length > 1 ? `${mean.toFixed(4)} ± ${half.toFixed(4)}` : mean.toFixed(4);
+}
+
+const shipped = async (name) =>
+  JSON.parse(await (await fetch(server.url + `datasets/wiki-29k/runs/${name}.json`)).text());
+
 test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the ridge line", async () => {
   const { page, context, errors } = await open(browser, server.url + "?lesson=still-win");
   assert.match(await page.textContent("#lesson"), /Does the MLP still win\?/);
   await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 4,
     null, { timeout: 60_000 });
-  const logs = ["campaign-mlp-lr0.001-skip-last-seed42", "campaign-transformer-lr0.0001-skip-last-seed42",
-    "campaign-linear-lr0.001-skip-last-seed42", "campaign-lstm-lr0.0003-skip-last-seed42"];
-  for (const [i, name] of logs.entries()) {
-    const log = JSON.parse(await (await fetch(server.url + `datasets/wiki-29k/runs/${name}.json`)).text());
-    const best = log.epochs[log.best_epoch - 1].val.mean.toFixed(4);
-    assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), best, name);
-    assert.match(await page.textContent(`#status-${i + 1}`), /^finished/);
-    if (i === 0) {
-      const at = log.best_epoch, value = log.epochs[at - 1].val.mean;
-      assert.ok(await drawnAt(page, BLUE, at, value), `the MLP's stored curve is drawn: epoch ${at} at ${value}`);
+  // Per run, its seeds' logs (src/experiment/lessons.rs): two seeds show a band and mean ± spread.
+  const runs = [
+    ["campaign-mlp-lr0.001-skip-last-seed42", "campaign-mlp-lr0.001-skip-last-seed43"],
+    ["campaign-transformer-lr0.0001-skip-last-seed42"],
+    ["campaign-linear-lr0.001-skip-last-seed42", "campaign-linear-lr0.001-skip-last-seed43"],
+    ["campaign-lstm-lr0.0003-skip-last-seed42"],
+  ];
+  for (const [i, names] of runs.entries()) {
+    const logs = await Promise.all(names.map(shipped));
+    await page.waitForFunction(([run, n]) =>
+      (document.getElementById(`status-${run}`).textContent.match(/finished/g) ?? []).length === n,
+      [i + 1, names.length], { timeout: 60_000 });
+    assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), names.join(", "));
+    if (names.length > 1) assert.match(await page.textContent(`#label-${i + 1}`), new RegExp(`· ${names.length} seeds$`));
+    if (i === 1) {
+      const [log] = logs, at = log.best_epoch, value = log.epochs[at - 1].val.mean;
+      assert.ok(await drawnAt(page, RED, at, value), `the Transformer's stored curve is drawn: epoch ${at} at ${value}`);
     }
   }
+  assert.match(await page.textContent("#legend"), /MLP .* validation \(mean of 2 seeds, band = their range\)/);
   // The full data's baselines, ridge among them (results/ridge/wiki-29k.txt).
   assert.match(await page.textContent("#legend"), /copy-last 0\.4528 · .* · ridge 0\.4619 \(ridge: the full data's/);
   // Nothing trained: no dataset download was needed to show it.
@@ -69,7 +89,15 @@ test("the lesson on a straight line shows the linear runs against the MLP and ri
   await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 4,
     null, { timeout: 60_000 });
   assert.match(await page.textContent("#legend"), /ridge 0\.4619/);
-  assert.match(await page.textContent("#label-1"), /^Linear/);
+  assert.match(await page.textContent("#label-1"), /^Linear.* · 2 seeds$/);
+  const runs = ["linear-lr0.001", "mlp-lr0.001", "linear-lr0.001-skip-last", "mlp-lr0.001-skip-last"];
+  for (const [i, run] of runs.entries()) {
+    const logs = await Promise.all([42, 43].map((seed) => shipped(`campaign-${run}-seed${seed}`)));
+    await page.waitForFunction((n) =>
+      (document.getElementById(`status-${n}`).textContent.match(/finished/g) ?? []).length === 2,
+      i + 1, { timeout: 60_000 });
+    assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
+  }
   assert.deepEqual(errors, []);
   await context.close();
 });

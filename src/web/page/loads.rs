@@ -320,19 +320,31 @@ pub async fn open_results(files: web_sys::FileList) {
     schedule_render();
 }
 
-/// A lesson's shipped full-data run logs, shown on their cards as if trained here.
+/// A lesson's shipped full-data run logs, shown on their cards as if trained here: a run's
+/// seeds in order, so a run repeated over seeds shows its band.
 pub async fn show_lesson_logs(lesson: &'static Lesson) {
-    for (i, path) in lesson.logs.iter().enumerate() {
-        let Some(path) = path else { continue };
-        let shown = match fetch::fetch_cached(path, &|_, _| {}).await {
-            Ok(bytes) => serde_json::from_slice::<RunLog>(&bytes.to_vec())
-                .map_err(|e| format!("{path} is not a run log ({e})")),
-            Err(e) => Err(e),
-        };
-        with_app(|app| match shown {
-            Ok(log) => {
-                // A run the user already started here keeps its own curves.
-                if let Some(card) = app.cards.get_mut(i).filter(|c| c.slots.is_empty()) {
+    for (i, paths) in lesson.logs.iter().enumerate() {
+        let mut logs = Vec::new();
+        for path in paths.iter() {
+            let shown = match fetch::fetch_cached(path, &|_, _| {}).await {
+                Ok(bytes) => serde_json::from_slice::<RunLog>(&bytes.to_vec())
+                    .map_err(|e| format!("{path} is not a run log ({e})")),
+                Err(e) => Err(e),
+            };
+            match shown {
+                Ok(log) => logs.push(log),
+                Err(e) => {
+                    with_app(|app| app.notices.push(format!("The lesson's stored curves: {e}")));
+                    break;
+                }
+            }
+        }
+        with_app(|app| {
+            // A run the user already started here keeps its own curves; a run missing one of
+            // its seeds shows none rather than a band over fewer seeds than its label says.
+            let card = app.cards.get_mut(i).filter(|c| c.slots.is_empty());
+            if let Some(card) = card.filter(|_| !logs.is_empty() && logs.len() == paths.len()) {
+                for log in logs {
                     app.next_id += 1;
                     card.slots.push(Slot {
                         id: app.next_id,
@@ -343,7 +355,6 @@ pub async fn show_lesson_logs(lesson: &'static Lesson) {
                     });
                 }
             }
-            Err(e) => app.notices.push(format!("The lesson's stored curves: {e}")),
         });
         schedule_render();
     }
