@@ -101,3 +101,14 @@ test("the lesson on a straight line shows the linear runs against the MLP and ri
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("the collapse lesson's lr-1e-4 Transformer opens on two seeds of the campaign", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?lesson=collapse");
+  await page.waitForFunction(() => (document.getElementById("status-2").textContent.match(/finished/g) ?? []).length === 2,
+    null, { timeout: 60_000 });
+  const logs = await Promise.all([42, 43].map((seed) => shipped(`campaign-transformer-lr0.0001-seed${seed}`)));
+  assert.equal(await page.textContent("#ranking-body tr[data-run='2'] .best"), bestOverSeeds(logs));
+  assert.match(await page.textContent("#label-2"), /lr 1e-4 .*· 2 seeds$/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
