@@ -14,7 +14,8 @@ after(async () => {
   await server?.close();
 });
 
-const RED = [0xd6, 0x27, 0x28];
+// The fourth run's colour (src/web/page/view.rs).
+const PURPLE = [0x94, 0x67, 0xbd];
 
 test("windows=within picked on the page, a linear run trains on what remains", async () => {
   const { page, context, errors } = await open(browser,
@@ -59,7 +60,7 @@ test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the
   // Per run, its seeds' logs (src/experiment/lessons.rs): two seeds show a band and mean ± spread.
   const runs = [
     ["campaign-mlp-lr0.001-skip-last-seed42", "campaign-mlp-lr0.001-skip-last-seed43"],
-    ["campaign-transformer-lr0.0001-skip-last-seed42"],
+    ["campaign-transformer-lr0.0001-skip-last-seed42", "campaign-transformer-lr0.0001-skip-last-seed43"],
     ["campaign-linear-lr0.001-skip-last-seed42", "campaign-linear-lr0.001-skip-last-seed43"],
     ["campaign-lstm-lr0.0003-skip-last-seed42"],
   ];
@@ -70,9 +71,9 @@ test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the
       [i + 1, names.length], { timeout: 60_000 });
     assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), names.join(", "));
     if (names.length > 1) assert.match(await page.textContent(`#label-${i + 1}`), new RegExp(`· ${names.length} seeds$`));
-    if (i === 1) {
+    if (i === 3) {
       const [log] = logs, at = log.best_epoch, value = log.epochs[at - 1].val.mean;
-      assert.ok(await drawnAt(page, RED, at, value), `the Transformer's stored curve is drawn: epoch ${at} at ${value}`);
+      assert.ok(await drawnAt(page, PURPLE, at, value), `the LSTM's stored curve is drawn: epoch ${at} at ${value}`);
     }
   }
   assert.match(await page.textContent("#legend"), /MLP .* validation \(mean of 2 seeds, band = their range\)/);

@@ -343,7 +343,7 @@ pub async fn show_lesson_logs(lesson: &'static Lesson) {
             // A run the user already started here keeps its own curves; a run missing one of
             // its seeds shows none rather than a band over fewer seeds than its label says.
             let card = app.cards.get_mut(i).filter(|c| c.slots.is_empty());
-            if let Some(card) = card.filter(|_| !logs.is_empty() && logs.len() == paths.len()) {
+            if let Some(card) = card.filter(|_| logs.len() == paths.len()) {
                 for log in logs {
                     app.next_id += 1;
                     card.slots.push(Slot {
