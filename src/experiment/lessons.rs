@@ -95,7 +95,7 @@ pub const LESSONS: &[Lesson] = &[
         story: [
             "Trained well, at a tenth of the study's learning rate and with a skip from the last sentence, the Transformer climbs to 0.4922, 0.0016 below the MLP's 0.4938, and the LSTM, at lr 3e-4, passes both at 0.4958: the study's gap came from sequence models that never trained.",
             "All three stand above every line that learns nothing: copy-last 0.453, and ridge regression, the best straight line solved in one step, 0.462.",
-            "Each band spans a run's seeds: the Transformer's two lie 0.0030 apart, nearly twice its gap to the MLP, whose two lie 0.0002 apart, so that gap is not yet beyond seed noise; the LSTM's lead of 0.0019, one seed so far, waits for its own.",
+            "Each band spans a run's seeds: the Transformer's two lie 0.0030 apart, nearly twice its gap to the MLP, whose two lie 0.0002 apart, so two seeds cannot call that gap a win; the LSTM's lead of 0.0019, one seed so far, waits for its own.",
         ],
         query: "dataset=wiki-29k&runs=mlp,transformer,linear,lstm&1.skip=last&1.patience=5&1.repeats=2&2.lr=0.0001&2.skip=last&2.patience=5&2.repeats=2&3.skip=last&3.patience=5&3.repeats=2&4.lr=0.0003&4.skip=last&4.patience=5",
         logs: &[
