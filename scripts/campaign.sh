@@ -151,7 +151,10 @@ print(keys)
 PY
 }
 
-MODELS=(linear mlp transformer lstm)
+# The order models train in within a seed. A session's background jobs end with it and a
+# run's resumable state is not committed, so a session that has less time left than a
+# Transformer run takes (up to 30 epochs) can put it last: MODELS="linear mlp lstm transformer".
+read -ra MODELS <<< "${MODELS:-linear mlp transformer lstm}"
 
 sweep() { # setting
   IFS=: read -r d w skip <<< "$1"
