@@ -57,26 +57,30 @@ test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the
   assert.match(await page.textContent("#lesson"), /Does the MLP still win\?/);
   await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 4,
     null, { timeout: 60_000 });
-  // Per run, its seeds' logs (src/experiment/lessons.rs): two seeds show a band and mean ± spread.
+  // Per run, its seeds' logs (src/experiment/lessons.rs): two seeds or more show a band and
+  // mean ± spread.
   const runs = [
-    ["campaign-mlp-lr0.001-skip-last-seed42", "campaign-mlp-lr0.001-skip-last-seed43"],
-    ["campaign-transformer-lr0.0001-skip-last-seed42", "campaign-transformer-lr0.0001-skip-last-seed43"],
-    ["campaign-linear-lr0.001-skip-last-seed42", "campaign-linear-lr0.001-skip-last-seed43"],
-    ["campaign-lstm-lr0.0003-skip-last-seed42"],
+    ["mlp-lr0.001-skip-last", [42, 43, 44]],
+    ["transformer-lr0.0001-skip-last", [42, 43]],
+    ["linear-lr0.001-skip-last", [42, 43, 44]],
+    ["lstm-lr0.0003-skip-last", [42, 43]],
   ];
-  for (const [i, names] of runs.entries()) {
-    const logs = await Promise.all(names.map(shipped));
-    await page.waitForFunction(([run, n]) =>
-      (document.getElementById(`status-${run}`).textContent.match(/finished/g) ?? []).length === n,
-      [i + 1, names.length], { timeout: 60_000 });
-    assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), names.join(", "));
-    if (names.length > 1) assert.match(await page.textContent(`#label-${i + 1}`), new RegExp(`· ${names.length} seeds$`));
+  for (const [i, [run, seeds]] of runs.entries()) {
+    const logs = await Promise.all(seeds.map((seed) => shipped(`campaign-${run}-seed${seed}`)));
+    await page.waitForFunction(([n, k]) =>
+      (document.getElementById(`status-${n}`).textContent.match(/finished/g) ?? []).length === k,
+      [i + 1, seeds.length], { timeout: 60_000 });
+    assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
+    if (seeds.length > 1) assert.match(await page.textContent(`#label-${i + 1}`), new RegExp(`· ${seeds.length} seeds$`));
     if (i === 3) {
-      const [log] = logs, at = log.best_epoch, value = log.epochs[at - 1].val.mean;
+      // The stored curves are drawn: the mean over the seeds at the earliest best epoch.
+      const at = Math.min(...logs.map((log) => log.best_epoch));
+      const value = logs.reduce((sum, log) => sum + log.epochs[at - 1].val.mean, 0) / logs.length;
       assert.ok(await drawnAt(page, PURPLE, at, value), `the LSTM's stored curve is drawn: epoch ${at} at ${value}`);
     }
   }
-  assert.match(await page.textContent("#legend"), /MLP .* validation \(mean of 2 seeds, band = their range\)/);
+  assert.match(await page.textContent("#legend"),
+    new RegExp(`MLP .* validation \\(mean of ${runs[0][1].length} seeds, band = their range\\)`));
   // The full data's baselines, ridge among them (results/ridge/wiki-29k.txt).
   assert.match(await page.textContent("#legend"), /copy-last 0\.4528 · .* · ridge 0\.4619 \(ridge: the full data's/);
   // Nothing trained: no dataset download was needed to show it.
@@ -90,13 +94,14 @@ test("the lesson on a straight line shows the linear runs against the MLP and ri
   await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 4,
     null, { timeout: 60_000 });
   assert.match(await page.textContent("#legend"), /ridge 0\.4619/);
-  assert.match(await page.textContent("#label-1"), /^Linear.* · 2 seeds$/);
+  const seeds = [42, 43, 44];
+  assert.match(await page.textContent("#label-1"), new RegExp(`^Linear.* · ${seeds.length} seeds$`));
   const runs = ["linear-lr0.001", "mlp-lr0.001", "linear-lr0.001-skip-last", "mlp-lr0.001-skip-last"];
   for (const [i, run] of runs.entries()) {
-    const logs = await Promise.all([42, 43].map((seed) => shipped(`campaign-${run}-seed${seed}`)));
-    await page.waitForFunction((n) =>
-      (document.getElementById(`status-${n}`).textContent.match(/finished/g) ?? []).length === 2,
-      i + 1, { timeout: 60_000 });
+    const logs = await Promise.all(seeds.map((seed) => shipped(`campaign-${run}-seed${seed}`)));
+    await page.waitForFunction(([n, k]) =>
+      (document.getElementById(`status-${n}`).textContent.match(/finished/g) ?? []).length === k,
+      [i + 1, seeds.length], { timeout: 60_000 });
     assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
   }
   assert.deepEqual(errors, []);
