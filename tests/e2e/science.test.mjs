@@ -63,7 +63,7 @@ test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the
     ["mlp-lr0.001-skip-last", [42, 43, 44]],
     ["transformer-lr0.0001-skip-last", [42, 43]],
     ["linear-lr0.001-skip-last", [42, 43, 44]],
-    ["lstm-lr0.0003-skip-last", [42, 43]],
+    ["lstm-lr0.0003-skip-last", [42, 43, 44]],
   ];
   for (const [i, [run, seeds]] of runs.entries()) {
     const logs = await Promise.all(seeds.map((seed) => shipped(`campaign-${run}-seed${seed}`)));
