@@ -198,4 +198,4 @@ done
 for seed in 42 43 44; do
   full "$BROWN" "$seed"
 done
-echo "campaign finished $(date -u +%FT%TZ)" | tee -a "$OUT/commands.log"
+echo "campaign finished for models ${MODELS[*]} $(date -u +%FT%TZ)" | tee -a "$OUT/commands.log"
