@@ -49,8 +49,14 @@ function bestOverSeeds(logs) {
   return bests.length > 1 ? `${mean.toFixed(4)} ± ${half.toFixed(4)}` : mean.toFixed(4);
 }
 
-const shipped = async (name) =>
-  JSON.parse(await (await fetch(server.url + `datasets/wiki-29k/runs/${name}.json`)).text());
+// A campaign run's shipped logs (datasets/wiki-29k/runs/campaign-<run>-seed<seed>.json), one per seed.
+const shipped = (run, seeds) => Promise.all(seeds.map(async (seed) =>
+  JSON.parse(await (await fetch(server.url + `datasets/wiki-29k/runs/campaign-${run}-seed${seed}.json`)).text())));
+
+// Waits until the card of run `run` (1-based) shows `n` finished seeds.
+const seedsFinished = (page, run, n) => page.waitForFunction(([run, n]) =>
+  (document.getElementById(`status-${run}`).textContent.match(/finished/g) ?? []).length === n,
+  [run, n], { timeout: 60_000 });
 
 test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the ridge line", async () => {
   const { page, context, errors } = await open(browser, server.url + "?lesson=still-win");
@@ -66,10 +72,8 @@ test("the lesson 'Does the MLP still win?' opens on the campaign's logs with the
     ["lstm-lr0.0003-skip-last", [42, 43, 44]],
   ];
   for (const [i, [run, seeds]] of runs.entries()) {
-    const logs = await Promise.all(seeds.map((seed) => shipped(`campaign-${run}-seed${seed}`)));
-    await page.waitForFunction(([n, k]) =>
-      (document.getElementById(`status-${n}`).textContent.match(/finished/g) ?? []).length === k,
-      [i + 1, seeds.length], { timeout: 60_000 });
+    const logs = await shipped(run, seeds);
+    await seedsFinished(page, i + 1, seeds.length);
     assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
     if (seeds.length > 1) assert.match(await page.textContent(`#label-${i + 1}`), new RegExp(`· ${seeds.length} seeds$`));
     if (i === 3) {
@@ -98,10 +102,8 @@ test("the lesson on a straight line shows the linear runs against the MLP and ri
   assert.match(await page.textContent("#label-1"), new RegExp(`^Linear.* · ${seeds.length} seeds$`));
   const runs = ["linear-lr0.001", "mlp-lr0.001", "linear-lr0.001-skip-last", "mlp-lr0.001-skip-last"];
   for (const [i, run] of runs.entries()) {
-    const logs = await Promise.all(seeds.map((seed) => shipped(`campaign-${run}-seed${seed}`)));
-    await page.waitForFunction(([n, k]) =>
-      (document.getElementById(`status-${n}`).textContent.match(/finished/g) ?? []).length === k,
-      [i + 1, seeds.length], { timeout: 60_000 });
+    const logs = await shipped(run, seeds);
+    await seedsFinished(page, i + 1, seeds.length);
     assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
   }
   assert.deepEqual(errors, []);
@@ -110,9 +112,9 @@ test("the lesson on a straight line shows the linear runs against the MLP and ri
 
 test("the collapse lesson's lr-1e-4 Transformer opens on two seeds of the campaign", async () => {
   const { page, context, errors } = await open(browser, server.url + "?lesson=collapse");
-  await page.waitForFunction(() => (document.getElementById("status-2").textContent.match(/finished/g) ?? []).length === 2,
-    null, { timeout: 60_000 });
-  const logs = await Promise.all([42, 43].map((seed) => shipped(`campaign-transformer-lr0.0001-seed${seed}`)));
+  const seeds = [42, 43];
+  await seedsFinished(page, 2, seeds.length);
+  const logs = await shipped("transformer-lr0.0001", seeds);
   assert.equal(await page.textContent("#ranking-body tr[data-run='2'] .best"), bestOverSeeds(logs));
   assert.match(await page.textContent("#label-2"), /lr 1e-4 .*· 2 seeds$/);
   assert.deepEqual(errors, []);
