@@ -99,11 +99,13 @@ pub fn numbers(run: usize, t: &Training) -> String {
     if let Source::Log(log) = &t.source {
         return log.best().map_or(String::new(), |b| {
             format!(
-                "stored run log ({} windows, {} epochs): best val cosine <b class=\"stored\">{:.4}</b> at epoch {} · train {:.4} · prediction similarity {:.3}",
+                "stored run log ({}: {} training / {} validation windows, {} epochs): best val cosine <b class=\"stored\">{:.4}</b> at epoch {} · train {:.4} · prediction similarity {:.3}",
                 match log.config.sample {
-                    0 => "all".to_string(),
-                    n => group_digits(n),
+                    0 => "full data".to_string(),
+                    n => format!("sample of {}", group_digits(n)),
                 },
+                group_digits(log.train_windows),
+                group_digits(log.val_windows),
                 log.epochs.len(),
                 b.val.mean,
                 b.epoch,
@@ -243,8 +245,8 @@ mod tests {
         let mut log = crate::train::log::RunLog {
             config: RunConfig::default(),
             params: 99,
-            train_windows: 90,
-            val_windows: 10,
+            train_windows: 10800,
+            val_windows: 1200,
             baselines: t.started.clone().unwrap().baselines,
             epochs: t.epochs.clone(),
             best_epoch: Some(2),
@@ -255,7 +257,7 @@ mod tests {
         t.source = Source::Log(Box::new(log));
         assert_eq!(
             numbers(3, &t),
-            "stored run log (12,000 windows, 3 epochs): best val cosine <b class=\"stored\">0.5000\
+            "stored run log (sample of 12,000: 10,800 training / 1,200 validation windows, 3 epochs): best val cosine <b class=\"stored\">0.5000\
              </b> at epoch 2 · train 0.6000 · prediction similarity 0.300"
         );
     }

@@ -49,9 +49,9 @@ function bestOverSeeds(logs) {
   return bests.length > 1 ? `${mean.toFixed(4)} ± ${half.toFixed(4)}` : mean.toFixed(4);
 }
 
-// A campaign run's shipped logs (datasets/wiki-29k/runs/campaign-<run>-seed<seed>.json), one per seed.
-const shipped = (run, seeds) => Promise.all(seeds.map(async (seed) =>
-  JSON.parse(await (await fetch(server.url + `datasets/wiki-29k/runs/campaign-${run}-seed${seed}.json`)).text())));
+// A campaign run's shipped logs (datasets/<dataset>/runs/campaign-<run>-seed<seed>.json), one per seed.
+const shipped = (run, seeds, dataset = "wiki-29k") => Promise.all(seeds.map(async (seed) =>
+  JSON.parse(await (await fetch(server.url + `datasets/${dataset}/runs/campaign-${run}-seed${seed}.json`)).text())));
 
 // Waits until the card of run `run` (1-based) shows `n` finished seeds.
 const seedsFinished = (page, run, n) => page.waitForFunction(([run, n]) =>
@@ -106,6 +106,26 @@ test("the lesson on a straight line shows the linear runs against the MLP and ri
     await seedsFinished(page, i + 1, seeds.length);
     assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
   }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the lesson inside one document opens on brown-29k's within-document logs and its ridge line", async () => {
+  const { page, context, errors } = await open(browser, server.url + "?lesson=within");
+  assert.match(await page.textContent("#lesson"), /Inside one document/);
+  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 4,
+    null, { timeout: 60_000 });
+  const seeds = [42, 43, 44];
+  const runs = ["linear-lr0.001", "mlp-lr0.001", "linear-lr0.001-skip-mean", "mlp-lr0.001-skip-mean"];
+  for (const [i, run] of runs.entries()) {
+    const logs = await shipped(run, seeds, "brown-29k");
+    await seedsFinished(page, i + 1, seeds.length);
+    assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
+  }
+  // brown-29k's within-document baselines on the full data, ridge among them
+  // (results/ridge/brown-29k.txt): the mean of the context beats copying the last sentence.
+  assert.match(await page.textContent("#legend"), /copy-last 0\.3348 · mean-of-context 0\.4188 · .* · ridge 0\.4272/);
+  assert.match(await page.textContent("#data-status"), /not downloaded yet/);
   assert.deepEqual(errors, []);
   await context.close();
 });

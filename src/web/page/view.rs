@@ -57,8 +57,8 @@ pub fn skeleton(state: &PageState) {
             .map(|s| format!("<p>{}</p>", escape(s)))
             .collect();
         by_id("lesson").set_inner_html(&format!(
-            "<h2>Lesson: {}</h2>{story}<p class=\"note\">The curves are full-data runs (all \
-             29K windows, up to 30 epochs) shipped with the page; Train retrains every run here, \
+            "<h2>Lesson: {}</h2>{story}<p class=\"note\">The curves are runs on the full \
+             data (every window, not a sample; up to 30 epochs) shipped with the page; Train retrains every run here, \
              on a sample of {} windows.</p><p><button data-action=\"train\" class=\"primary\">\
              Retrain live on a sample</button></p>",
             escape(lesson.title),
