@@ -182,7 +182,7 @@ mod tests {
             names,
             [
                 "Transformer · skip none · lr 1e-3 · patience 0",
-                "Transformer · skip none · lr 1e-4 · patience 5 · 2 seeds",
+                "Transformer · skip none · lr 1e-4 · patience 5 · 3 seeds",
                 "Transformer · skip last · lr 1e-3 · patience 0"
             ]
         );
