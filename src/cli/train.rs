@@ -535,7 +535,7 @@ pub(super) fn ranking_table(logs: &[RunLog]) -> String {
         .map(|(label, (_, members))| Entry {
             label,
             params: members[0].params,
-            copy_last: members[0].baselines.copy_last.mean,
+            baseline: members[0].baselines.best().1,
             outcomes: members.iter().filter_map(|l| Outcome::of_log(l)).collect(),
         })
         .collect();

@@ -106,6 +106,25 @@ impl Baselines {
             train_mean: CosineSummary::of(&constant),
         }
     }
+
+    /// The strongest of the three with its name: what a model must beat to have learned
+    /// anything the data does not give away (copy-last across articles, mean-of-context
+    /// inside one long document).
+    pub fn best(&self) -> (&'static str, f32) {
+        [
+            ("copy-last", self.copy_last.mean),
+            ("mean-of-context", self.mean_context.mean),
+            ("train-mean", self.train_mean.mean),
+        ]
+        .into_iter()
+        .fold(("copy-last", f32::NEG_INFINITY), |a, b| {
+            if b.1 > a.1 {
+                b
+            } else {
+                a
+            }
+        })
+    }
 }
 
 /// Mean pairwise cosine of unit vectors, via the norm of their sum:
@@ -161,6 +180,18 @@ mod tests {
         assert!((b.mean_context.mean - s).abs() < 1e-6);
         // mean target (0.5, 1) vs (1, 0): 0.5 / sqrt(1.25).
         assert!((b.train_mean.mean - 0.5 / 1.25f32.sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_best_baseline_is_the_highest_with_its_name() {
+        let b = |last: f32, mean: f32, constant: f32| Baselines {
+            copy_last: CosineSummary::of(&[last]),
+            mean_context: CosineSummary::of(&[mean]),
+            train_mean: CosineSummary::of(&[constant]),
+        };
+        assert_eq!(b(0.45, 0.40, 0.20).best(), ("copy-last", 0.45));
+        assert_eq!(b(0.33, 0.42, 0.26).best(), ("mean-of-context", 0.42));
+        assert_eq!(b(0.10, 0.20, 0.30).best(), ("train-mean", 0.30));
     }
 
     #[test]

@@ -358,10 +358,10 @@ pub fn entry(label: &str, trainings: &[&Training]) -> Entry {
     Entry {
         label: label.to_string(),
         params: trainings.iter().find_map(|t| t.params()).unwrap_or(0),
-        copy_last: trainings
+        baseline: trainings
             .iter()
             .find_map(|t| t.baselines())
-            .map_or(f32::NAN, |b| b.copy_last.mean),
+            .map_or(f32::NAN, |b| b.best().1),
         outcomes: trainings.iter().filter_map(|t| t.outcome()).collect(),
     }
 }
@@ -631,7 +631,7 @@ pub(crate) mod tests {
         let (a, b) = (trained(&[0.40, 0.46]), trained(&[0.42, 0.44, 0.45]));
         let e = entry("MLP · 2 seeds", &[&a, &b]);
         assert_eq!(e.outcomes.len(), 2);
-        assert_eq!((e.params, e.copy_last), (99, 0.45));
+        assert_eq!((e.params, e.baseline), (99, 0.45));
         let (val, train) = curves(&[&a, &b]);
         assert_eq!(val.len(), 2);
         assert!((val[0].mean - 0.41).abs() < 1e-6);

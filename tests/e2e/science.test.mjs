@@ -121,6 +121,10 @@ test("the lesson inside one document opens on brown-29k's within-document logs a
     const logs = await shipped(run, seeds, "brown-29k");
     await seedsFinished(page, i + 1, seeds.length);
     assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
+    // The margin is over the best baseline, here mean-of-context (0.4188), not copy-last (0.3348).
+    const mean = logs.reduce((sum, log) => sum + log.epochs[log.best_epoch - 1].val.mean, 0) / logs.length;
+    const margin = Number(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .margin`));
+    assert.ok(Math.abs(margin - (mean - logs[0].baselines.mean_context.mean)) < 1e-4, `${run}: margin ${margin}`);
   }
   // brown-29k's within-document baselines on the full data, ridge among them
   // (results/ridge/brown-29k.txt): the mean of the context beats copying the last sentence.

@@ -319,7 +319,7 @@ fn render_curves(app: &App, labels: &[String]) {
         ));
     }
     // Baselines of the first run with data (runs share their data; a run with another context
-    // length has its own windows, and its margin in the table uses its own copy-last).
+    // length has its own windows, and its margin in the table uses its own baselines).
     let first = app
         .cards
         .iter()
@@ -440,7 +440,7 @@ fn render_table(app: &App, labels: &[String]) {
             };
             let c = r.cells("–");
             format!(
-                "<tr data-run=\"{n}\"><td>{rank}</td><td style=\"color:{colour}\">{label}</td><td>{}</td><td class=\"best\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"noise\">{noise}</td></tr>",
+                "<tr data-run=\"{n}\"><td>{rank}</td><td style=\"color:{colour}\">{label}</td><td>{}</td><td class=\"best\">{}</td><td class=\"margin\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"noise\">{noise}</td></tr>",
                 c.params,
                 c.best,
                 c.margin,
