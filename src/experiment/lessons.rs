@@ -10,10 +10,18 @@ pub struct Lesson {
     pub story: [&'static str; 3],
     /// The experiment, as a page query (without `lesson=` and `hide=`).
     pub query: &'static str,
-    /// Per run, in order: its shipped full-data run logs (paths under the site root), one per
-    /// seed from the run's own up, as many as the run's `repeats` (so the card shows their
-    /// band), or none.
-    pub logs: &'static [&'static [&'static str]],
+    /// Per run, in order: its shipped full-data run log(s), shown at once without training.
+    pub logs: &'static [Shipped],
+}
+
+/// Where a lesson run's shipped full-data logs are (`PageState::lesson_logs` makes the paths).
+pub enum Shipped {
+    /// One log at this path under the site root (the study's runs and the first skip run).
+    Log(&'static str),
+    /// The campaign's logs of the run named so (`mlp-lr0.001-skip-last`), one per seed the run
+    /// repeats over from its own seed up, so the card shows their band:
+    /// `datasets/<dataset>/runs/campaign-<name>-seed<seed>.json`.
+    Campaign(&'static str),
 }
 
 pub const LESSONS: &[Lesson] = &[
@@ -27,9 +35,9 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=mlp,lstm,transformer",
         logs: &[
-            &["datasets/wiki-29k/pretrained/mlp.json"],
-            &["datasets/wiki-29k/pretrained/lstm.json"],
-            &["datasets/wiki-29k/pretrained/transformer.json"],
+            Shipped::Log("datasets/wiki-29k/pretrained/mlp.json"),
+            Shipped::Log("datasets/wiki-29k/pretrained/lstm.json"),
+            Shipped::Log("datasets/wiki-29k/pretrained/transformer.json"),
         ],
     },
     Lesson {
@@ -42,13 +50,9 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=transformer,transformer,transformer&2.lr=0.0001&2.patience=5&2.repeats=3&3.skip=last",
         logs: &[
-            &["datasets/wiki-29k/pretrained/transformer.json"],
-            &[
-                "datasets/wiki-29k/runs/campaign-transformer-lr0.0001-seed42.json",
-                "datasets/wiki-29k/runs/campaign-transformer-lr0.0001-seed43.json",
-                "datasets/wiki-29k/runs/campaign-transformer-lr0.0001-seed44.json",
-            ],
-            &["datasets/wiki-29k/runs/transformer-skip-last.json"],
+            Shipped::Log("datasets/wiki-29k/pretrained/transformer.json"),
+            Shipped::Campaign("transformer-lr0.0001"),
+            Shipped::Log("datasets/wiki-29k/runs/transformer-skip-last.json"),
         ],
     },
     Lesson {
@@ -60,7 +64,7 @@ pub const LESSONS: &[Lesson] = &[
             "The playground keeps the best validation epoch, which is why early stopping matters for a model this size.",
         ],
         query: "dataset=wiki-29k&runs=mlp",
-        logs: &[&["datasets/wiki-29k/pretrained/mlp.json"]],
+        logs: &[Shipped::Log("datasets/wiki-29k/pretrained/mlp.json")],
     },
     Lesson {
         id: "infonce",
@@ -72,8 +76,8 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=transformer,transformer-infonce",
         logs: &[
-            &["datasets/wiki-29k/pretrained/transformer.json"],
-            &["datasets/wiki-29k/pretrained/transformer-infonce.json"],
+            Shipped::Log("datasets/wiki-29k/pretrained/transformer.json"),
+            Shipped::Log("datasets/wiki-29k/pretrained/transformer-infonce.json"),
         ],
     },
     Lesson {
@@ -86,8 +90,8 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=mlp,mlp&2.skip=last",
         logs: &[
-            &["datasets/wiki-29k/pretrained/mlp.json"],
-            &["datasets/wiki-29k/pretrained/mlp-skip-last.json"],
+            Shipped::Log("datasets/wiki-29k/pretrained/mlp.json"),
+            Shipped::Log("datasets/wiki-29k/pretrained/mlp-skip-last.json"),
         ],
     },
     Lesson {
@@ -100,26 +104,10 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=mlp,transformer,linear,lstm&1.skip=last&1.patience=5&1.repeats=3&2.lr=0.0001&2.skip=last&2.patience=5&2.repeats=3&3.skip=last&3.patience=5&3.repeats=3&4.lr=0.0003&4.skip=last&4.patience=5&4.repeats=3",
         logs: &[
-            &[
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed42.json",
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed43.json",
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed44.json",
-            ],
-            &[
-                "datasets/wiki-29k/runs/campaign-transformer-lr0.0001-skip-last-seed42.json",
-                "datasets/wiki-29k/runs/campaign-transformer-lr0.0001-skip-last-seed43.json",
-                "datasets/wiki-29k/runs/campaign-transformer-lr0.0001-skip-last-seed44.json",
-            ],
-            &[
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed42.json",
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed43.json",
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed44.json",
-            ],
-            &[
-                "datasets/wiki-29k/runs/campaign-lstm-lr0.0003-skip-last-seed42.json",
-                "datasets/wiki-29k/runs/campaign-lstm-lr0.0003-skip-last-seed43.json",
-                "datasets/wiki-29k/runs/campaign-lstm-lr0.0003-skip-last-seed44.json",
-            ],
+            Shipped::Campaign("mlp-lr0.001-skip-last"),
+            Shipped::Campaign("transformer-lr0.0001-skip-last"),
+            Shipped::Campaign("linear-lr0.001-skip-last"),
+            Shipped::Campaign("lstm-lr0.0003-skip-last"),
         ],
     },
     Lesson {
@@ -132,26 +120,10 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=wiki-29k&runs=linear,mlp,linear,mlp&1.patience=5&1.repeats=3&2.patience=5&2.repeats=3&3.skip=last&3.patience=5&3.repeats=3&4.skip=last&4.patience=5&4.repeats=3",
         logs: &[
-            &[
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-seed42.json",
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-seed43.json",
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-seed44.json",
-            ],
-            &[
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-seed42.json",
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-seed43.json",
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-seed44.json",
-            ],
-            &[
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed42.json",
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed43.json",
-                "datasets/wiki-29k/runs/campaign-linear-lr0.001-skip-last-seed44.json",
-            ],
-            &[
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed42.json",
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed43.json",
-                "datasets/wiki-29k/runs/campaign-mlp-lr0.001-skip-last-seed44.json",
-            ],
+            Shipped::Campaign("linear-lr0.001"),
+            Shipped::Campaign("mlp-lr0.001"),
+            Shipped::Campaign("linear-lr0.001-skip-last"),
+            Shipped::Campaign("mlp-lr0.001-skip-last"),
         ],
     },
     Lesson {
@@ -164,26 +136,10 @@ pub const LESSONS: &[Lesson] = &[
         ],
         query: "dataset=brown-29k&windows=within&runs=linear,mlp,linear,mlp&1.patience=5&1.repeats=3&2.patience=5&2.repeats=3&3.skip=mean&3.patience=5&3.repeats=3&4.skip=mean&4.patience=5&4.repeats=3",
         logs: &[
-            &[
-                "datasets/brown-29k/runs/campaign-linear-lr0.001-seed42.json",
-                "datasets/brown-29k/runs/campaign-linear-lr0.001-seed43.json",
-                "datasets/brown-29k/runs/campaign-linear-lr0.001-seed44.json",
-            ],
-            &[
-                "datasets/brown-29k/runs/campaign-mlp-lr0.001-seed42.json",
-                "datasets/brown-29k/runs/campaign-mlp-lr0.001-seed43.json",
-                "datasets/brown-29k/runs/campaign-mlp-lr0.001-seed44.json",
-            ],
-            &[
-                "datasets/brown-29k/runs/campaign-linear-lr0.001-skip-mean-seed42.json",
-                "datasets/brown-29k/runs/campaign-linear-lr0.001-skip-mean-seed43.json",
-                "datasets/brown-29k/runs/campaign-linear-lr0.001-skip-mean-seed44.json",
-            ],
-            &[
-                "datasets/brown-29k/runs/campaign-mlp-lr0.001-skip-mean-seed42.json",
-                "datasets/brown-29k/runs/campaign-mlp-lr0.001-skip-mean-seed43.json",
-                "datasets/brown-29k/runs/campaign-mlp-lr0.001-skip-mean-seed44.json",
-            ],
+            Shipped::Campaign("linear-lr0.001"),
+            Shipped::Campaign("mlp-lr0.001"),
+            Shipped::Campaign("linear-lr0.001-skip-mean"),
+            Shipped::Campaign("mlp-lr0.001-skip-mean"),
         ],
     },
 ];

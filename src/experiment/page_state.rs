@@ -17,7 +17,7 @@
 //! key it can, naming each one it cannot use.
 
 use crate::config::{split_query, ConfigError, ModelKind, RunConfig};
-use crate::experiment::lessons::Lesson;
+use crate::experiment::lessons::{Lesson, Shipped};
 
 /// The keys that describe the data; every run on a page shares them.
 pub const DATA_KEYS: [&str; 5] = ["dataset", "sample", "split", "val_fraction", "windows"];
@@ -366,6 +366,27 @@ impl PageState {
     /// A lesson's experiment (its runs, without the lesson's page settings).
     pub fn of_lesson(lesson: &Lesson) -> Self {
         Self::from_query(lesson.query).0
+    }
+
+    /// A lesson's shipped logs as paths under the site root, per run in order: a campaign
+    /// run's one per seed it repeats over, from its own seed up.
+    pub fn lesson_logs(lesson: &Lesson) -> Vec<Vec<String>> {
+        let state = Self::of_lesson(lesson);
+        lesson
+            .logs
+            .iter()
+            .zip(&state.runs)
+            .map(|(shipped, run)| match *shipped {
+                Shipped::Log(path) => vec![path.to_string()],
+                Shipped::Campaign(name) => (run.config.seed..)
+                    .take(run.repeats)
+                    .map(|seed| {
+                        let dataset = &run.config.dataset;
+                        format!("datasets/{dataset}/runs/campaign-{name}-seed{seed}.json")
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Lenient decoding: every key that cannot be used keeps its default and is reported.
@@ -981,10 +1002,7 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         for l in LESSONS {
             let state = PageState::of_lesson(l);
-            for (run, logs) in state.runs.iter().zip(l.logs) {
-                if logs.is_empty() {
-                    continue;
-                }
+            for (run, logs) in state.runs.iter().zip(PageState::lesson_logs(l)) {
                 assert_eq!(logs.len(), run.repeats, "{}: a log per seed", l.id);
                 for (path, seed) in logs.iter().zip(run.config.seed..) {
                     let text = std::fs::read_to_string(root.join(path))

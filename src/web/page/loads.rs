@@ -8,6 +8,7 @@ use super::{dataset_url, on_reply, schedule_render, view, with_app, Card, Data, 
 use crate::data::dataset::{parse_texts, Manifest};
 use crate::experiment::card::{Phase, Training};
 use crate::experiment::lessons::Lesson;
+use crate::experiment::page_state::PageState;
 use crate::session::messages::Command;
 use crate::session::protocol::{DatasetAt, ToWorker};
 use crate::train::log::RunLog;
@@ -323,7 +324,7 @@ pub async fn open_results(files: web_sys::FileList) {
 /// A lesson's shipped full-data run logs, shown on their cards as if trained here: a run's
 /// seeds in order, so a run repeated over seeds shows its band.
 pub async fn show_lesson_logs(lesson: &'static Lesson) {
-    for (i, paths) in lesson.logs.iter().enumerate() {
+    for (i, paths) in PageState::lesson_logs(lesson).iter().enumerate() {
         let mut logs = Vec::new();
         for path in paths.iter() {
             let shown = match fetch::fetch_cached(path, &|_, _| {}).await {
