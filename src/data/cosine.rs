@@ -117,13 +117,8 @@ impl Baselines {
             ("train-mean", self.train_mean.mean),
         ]
         .into_iter()
-        .fold(("copy-last", f32::NEG_INFINITY), |a, b| {
-            if b.1 > a.1 {
-                b
-            } else {
-                a
-            }
-        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("three baselines")
     }
 }
 
