@@ -40,13 +40,16 @@ test("windows=within picked on the page, a linear run trains on what remains", a
   await context.close();
 });
 
+// Each seed's best validation cosine, and their mean.
+const bests = (logs) => logs.map((log) => log.epochs[log.best_epoch - 1].val.mean);
+const meanBest = (logs) => bests(logs).reduce((a, b) => a + b, 0) / logs.length;
+
 // A run's best validation cosine over its seeds as the ranking prints it: the mean, and
 // half the range where there is more than one seed.
 function bestOverSeeds(logs) {
-  const bests = logs.map((log) => log.epochs[log.best_epoch - 1].val.mean);
-  const mean = bests.reduce((a, b) => a + b, 0) / bests.length;
-  const half = (Math.max(...bests) - Math.min(...bests)) / 2;
-  return bests.length > 1 ? `${mean.toFixed(4)} ± ${half.toFixed(4)}` : mean.toFixed(4);
+  const mean = meanBest(logs);
+  const half = (Math.max(...bests(logs)) - Math.min(...bests(logs))) / 2;
+  return logs.length > 1 ? `${mean.toFixed(4)} ± ${half.toFixed(4)}` : mean.toFixed(4);
 }
 
 // A campaign run's shipped logs (datasets/<dataset>/runs/campaign-<run>-seed<seed>.json), one per seed.
@@ -123,7 +126,7 @@ test("the lesson inside one document opens on brown-29k's within-document logs a
     await seedsFinished(page, i + 1, seeds.length);
     assert.equal(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .best`), bestOverSeeds(logs), run);
     // The margin is over the best baseline, here mean-of-context (0.4188), not copy-last (0.3348).
-    const mean = logs.reduce((sum, log) => sum + log.epochs[log.best_epoch - 1].val.mean, 0) / logs.length;
+    const mean = meanBest(logs);
     const margin = Number(await page.textContent(`#ranking-body tr[data-run='${i + 1}'] .margin`));
     assert.ok(Math.abs(margin - (mean - logs[0].baselines.mean_context.mean)) < 1e-4, `${run}: margin ${margin}`);
   }
