@@ -116,11 +116,11 @@ test("the lesson on a straight line shows the linear runs against the MLP and ri
 test("the lesson inside one document opens on brown-29k's within-document logs and its ridge line", async () => {
   const { page, context, errors } = await open(browser, server.url + "?lesson=within");
   assert.match(await page.textContent("#lesson"), /Inside one document/);
-  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 5,
+  await page.waitForFunction(() => document.querySelectorAll("#ranking-body tr").length === 6,
     null, { timeout: 60_000 });
   const seeds = [42, 43, 44];
   const runs = ["linear-lr0.001", "mlp-lr0.001", "linear-lr0.001-skip-mean", "mlp-lr0.001-skip-mean",
-    "lstm-lr0.0003-skip-mean"];
+    "lstm-lr0.0003-skip-mean", "transformer-lr0.0003-warmup400-skip-mean"];
   for (const [i, run] of runs.entries()) {
     const logs = await shipped(run, seeds, "brown-29k");
     await seedsFinished(page, i + 1, seeds.length);
@@ -132,6 +132,10 @@ test("the lesson inside one document opens on brown-29k's within-document logs a
   }
   // The LSTM with the same skip ties the MLP: their ranges over seeds meet.
   assert.match(await page.textContent("#ranking-body tr[data-run='5'] .noise"), /within seed noise of .*MLP/);
+  // The Transformer collapses with the same skip: no nearer the MLP than the linear map is.
+  const transformer = await page.textContent("#ranking-body tr[data-run='6'] .noise");
+  assert.match(transformer, /Linear/);
+  assert.doesNotMatch(transformer, /MLP|LSTM/);
   // brown-29k's within-document baselines on the full data, ridge among them
   // (results/ridge/brown-29k.txt): the mean of the context beats copying the last sentence.
   assert.match(await page.textContent("#legend"), /copy-last 0\.3348 · mean-of-context 0\.4188 · .* · ridge 0\.4272/);
