@@ -47,8 +47,9 @@ const meanBest = (logs) => bests(logs).reduce((a, b) => a + b, 0) / logs.length;
 // A run's best validation cosine over its seeds as the ranking prints it: the mean, and
 // half the range where there is more than one seed.
 function bestOverSeeds(logs) {
+  const each = bests(logs);
   const mean = meanBest(logs);
-  const half = (Math.max(...bests(logs)) - Math.min(...bests(logs))) / 2;
+  const half = (Math.max(...each) - Math.min(...each)) / 2;
   return logs.length > 1 ? `${mean.toFixed(4)} ± ${half.toFixed(4)}` : mean.toFixed(4);
 }
 
